@@ -1,0 +1,64 @@
+# Serverless users API: one Lambda behind an API Gateway HTTP API, DynamoDB, Terraform.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The function's runtime and architecture: keep in step with var.lambda_runtime / var.lambda_architecture
+# (Terraform refuses to deploy a package built for another one).
+LAMBDA_RUNTIME ?= python3.13
+LAMBDA_ARCH ?= x86_64
+EMULATOR_PORT ?= 4566
+API_PORT ?= 3000
+
+LAMBDA_SOURCES := $(shell find lambda -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
+
+.PHONY: help venv build test lint typecheck local bench clean fmt
+
+help: ## List the targets
+	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt requirements-lambda.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+ or run make PYTHON=/path/to/python3"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ is required ($(PYTHON) is $$($(PYTHON) -V 2>&1))"; exit 1; }
+	@echo "==> creating $(VENV) and installing pinned dev requirements"
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requirements
+
+build/package.json: $(VENV)/.installed requirements-lambda.txt $(LAMBDA_SOURCES) tools/build.py
+	@echo "==> building the Lambda package for $(LAMBDA_RUNTIME)/$(LAMBDA_ARCH)"
+	@$(PY) tools/build.py --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH)
+
+build: build/package.json ## Build the Lambda package directory (build/package) that Terraform zips
+
+lint: $(VENV)/.installed ## ruff and terraform fmt -check
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check lambda tools tests
+	@terraform fmt -check -recursive
+
+typecheck: $(VENV)/.installed ## mypy --strict on the function's code
+	@$(VENV)/bin/mypy
+
+test: build lint typecheck ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+	@$(PY) -m pytest
+
+local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
+	@$(PY) tools/local.py --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
+
+bench: build ## Measure cold start, warm overhead, round trips, package size, local throughput
+	@$(PY) tools/bench.py
+
+fmt: $(VENV)/.installed ## Format Python and Terraform
+	@$(VENV)/bin/ruff format lambda tools tests
+	@$(VENV)/bin/ruff check --fix -q . || true
+	@terraform fmt -recursive
+
+clean: ## Remove the virtualenv, build output and local stack state
+	rm -rf $(VENV) build .local .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
