@@ -1,0 +1,136 @@
+"""Translation between API Gateway HTTP API payload-2.0 events and small request/response values."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from users_api.errors import BadRequest, HttpError, PayloadTooLarge
+
+MAX_BODY_BYTES = 64 * 1024
+JSON_CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the routes need from an event: nothing AWS-specific beyond the route key."""
+
+    method: str
+    path: str
+    route_key: str | None = None
+    path_params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    cookies: tuple[str, ...] = ()
+    body: bytes | None = None
+    request_id: str = ""
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object; anything else is a 400."""
+        if not self.body:
+            raise BadRequest("Request body is required", code="body_required")
+        try:
+            value = json.loads(self.body)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise BadRequest(
+                f"Request body is not valid JSON: {error}", code="invalid_json"
+            ) from None
+        if not isinstance(value, dict):
+            raise BadRequest("Request body must be a JSON object", code="invalid_body")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A response whose body is already-serialised JSON text (or empty)."""
+
+    status: int
+    body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def to_event(self, request_id: str = "") -> dict[str, Any]:
+        headers = dict(self.headers)
+        if self.body is not None:
+            headers.setdefault("Content-Type", JSON_CONTENT_TYPE)
+        if request_id:
+            headers["X-Request-Id"] = request_id
+        return {
+            "statusCode": self.status,
+            "headers": headers,
+            "body": self.body if self.body is not None else "",
+            "isBase64Encoded": False,
+        }
+
+
+def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, json.dumps(payload, separators=(",", ":")), headers or {})
+
+
+def error_response(error: HttpError) -> Response:
+    return json_response(error.status, error.body(), error.headers)
+
+
+def parse_event(event: dict[str, Any], request_id: str = "") -> Request:
+    """Build a `Request` from a payload-2.0 event; raises 4xx errors for bodies we will not read."""
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {}
+    method = str(http.get("method") or event.get("httpMethod") or "GET").upper()
+    path = str(event.get("rawPath") or http.get("path") or "/")
+    route_key = event.get("routeKey")
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    return Request(
+        method=method,
+        path=path,
+        route_key=route_key if route_key and route_key != "$default" else None,
+        path_params={str(k): str(v) for k, v in (event.get("pathParameters") or {}).items()},
+        query=_query(event),
+        headers=headers,
+        cookies=tuple(event.get("cookies") or ()),
+        body=_body(event),
+        request_id=str(context.get("requestId") or request_id),
+    )
+
+
+def _query(event: dict[str, Any]) -> dict[str, str]:
+    params = event.get("queryStringParameters")
+    if params is not None:
+        return {str(k): str(v) for k, v in params.items()}
+    # Events built by hand may carry only the raw string; join repeated keys as API Gateway does.
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(str(event.get("rawQueryString") or ""), keep_blank_values=True):
+        query[key] = f"{query[key]},{value}" if key in query else value
+    return query
+
+
+def _body(event: dict[str, Any]) -> bytes | None:
+    body = event.get("body")
+    if body is None or body == "":
+        return None
+    if event.get("isBase64Encoded"):
+        if len(body) > (MAX_BODY_BYTES * 4) // 3 + 4:
+            raise _too_large()
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise BadRequest("Request body is not valid base64", code="invalid_base64") from None
+    else:
+        raw = body.encode("utf-8")
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large()
+    return raw
+
+
+def _too_large() -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes")
+
+
+def path_segments(path: str) -> list[str]:
+    """The decoded, non-empty segments of a path (`/users/a%20b/` -> ["users", "a b"])."""
+    return [unquote(part) for part in path.split("/") if part]

@@ -1,0 +1,252 @@
+"""The route table: each route validates its input, calls the store and shapes the response."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
+
+from users_api.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
+from users_api.http import Request, Response, json_response
+from users_api.models import (
+    Email,
+    ListQuery,
+    User,
+    UserCreate,
+    UserId,
+    UserPatch,
+    UserReplace,
+    field_errors,
+    validate,
+)
+from users_api.paging import PageTokens
+from users_api.routing import Router
+from users_api.store import (
+    KEEP,
+    EmailTaken,
+    Keep,
+    UserExists,
+    UserNotFound,
+    UserStore,
+    VersionMismatch,
+    now_iso,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What routes need beyond the request; built once per container."""
+
+    store: UserStore
+    tokens: PageTokens
+
+
+ROUTER: Router[Services] = Router()
+
+_USERS_QUERY = frozenset({"id", "email", "limit", "next_token"})
+_ETAG = re.compile(r'^\s*(W/)?"([^"]*)"\s*$')
+_user_id = TypeAdapter(UserId)
+_email = TypeAdapter(Email)
+
+
+def _user_response(status: int, user: User, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, user.model_dump_json(), {"ETag": user.etag, **(headers or {})})
+
+
+def _user_id_param(request: Request) -> str:
+    value = request.path_params.get("user_id", "")
+    try:
+        return _user_id.validate_python(value)
+    except ValidationError:
+        raise NotFound(f"User {value!r} not found", code="user_not_found") from None
+
+
+def _if_match(request: Request) -> set[int] | None:
+    """Versions allowed by `If-Match` (strong comparison), None when absent or `*`.
+
+    An entity tag this API never issues matches no version, so it yields a 412 rather than a 400.
+    """
+    header = request.header("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    versions: set[int] = set()
+    for tag in header.split(","):
+        match = _ETAG.match(tag)
+        if match is None:
+            raise BadRequest(
+                f"If-Match is not a list of entity tags: {header!r}", code="invalid_if_match"
+            )
+        if match.group(1) is None and match.group(2).isdigit():
+            versions.add(int(match.group(2)))
+    return versions
+
+
+def _not_found(user_id: str) -> NotFound:
+    return NotFound(f"User {user_id!r} not found", code="user_not_found")
+
+
+def _email_taken(email: str) -> Conflict:
+    return Conflict(
+        f"Email {email!r} is already taken", code="email_taken", details={"field": "email"}
+    )
+
+
+def _version_mismatch(error: VersionMismatch) -> PreconditionFailed:
+    return PreconditionFailed(
+        "If-Match does not match the user's current version",
+        details={"current_version": error.current},
+    )
+
+
+@ROUTER.route("GET", "/hello")
+def hello(request: Request, _: Services) -> Response:
+    return json_response(200, {"message": "Hello from Lambda", "path": request.path})
+
+
+@ROUTER.route("POST", "/users")
+def create_user(request: Request, services: Services) -> Response:
+    data = validate(UserCreate, request.json())
+    now = now_iso()
+    user = User.model_construct(
+        user_id=data.user_id or uuid.uuid4().hex,
+        name=data.name,
+        email=data.email,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    try:
+        services.store.create(user)
+    except UserExists:
+        raise Conflict(
+            f"User {user.user_id!r} already exists",
+            code="user_exists",
+            details={"field": "user_id"},
+        ) from None
+    except EmailTaken:
+        raise _email_taken(user.email or "") from None
+    return _user_response(201, user, {"Location": f"/users/{user.user_id}"})
+
+
+@ROUTER.route("GET", "/users")
+def get_or_list_users(request: Request, services: Services) -> Response:
+    query = request.query
+    unknown = query.keys() - _USERS_QUERY
+    if unknown:
+        raise ValidationFailed(
+            [
+                {"field": k, "message": "Unknown query parameter", "type": "extra_forbidden"}
+                for k in sorted(unknown)
+            ]
+        )
+    paging = {"limit", "next_token"} & query.keys()
+    selectors = {"id", "email"} & query.keys()
+    if len(selectors) > 1:
+        raise BadRequest("Use either id or email, not both", code="invalid_query")
+    if selectors and paging:
+        combined = ", ".join(sorted(paging))
+        raise BadRequest(
+            f"{selectors.pop()} selects one user and cannot be combined with {combined}",
+            code="invalid_query",
+        )
+    if "id" in query:
+        user_id = query["id"]
+        try:
+            _user_id.validate_python(user_id)
+        except ValidationError as error:
+            raise ValidationFailed(_query_errors("id", error)) from None
+        user = services.store.get(user_id)
+        if user is None:
+            raise _not_found(user_id)
+        return _user_response(200, user)
+    if "email" in query:
+        try:
+            email = _email.validate_python(query["email"])
+        except ValidationError as error:
+            raise ValidationFailed(_query_errors("email", error)) from None
+        user = services.store.get_by_email(email)
+        if user is None:
+            raise NotFound(f"No user has email {email!r}", code="user_not_found")
+        return _user_response(200, user)
+    params = validate(ListQuery, query)
+    after = services.tokens.decode(params.next_token) if params.next_token else None
+    users, last = services.store.list_page(params.limit, after)
+    page = {
+        "items": [user.model_dump() for user in users],
+        "count": len(users),
+        "next_token": services.tokens.encode(last) if last else None,
+    }
+    return Response(200, json.dumps(page, separators=(",", ":")))
+
+
+def _query_errors(name: str, error: ValidationError) -> list[dict[str, str]]:
+    return [{**item, "field": name} for item in field_errors(error)]
+
+
+@ROUTER.route("GET", "/users/{user_id}")
+def get_user(request: Request, services: Services) -> Response:
+    user_id = _user_id_param(request)
+    user = services.store.get(user_id)
+    if user is None:
+        raise _not_found(user_id)
+    return _user_response(200, user)
+
+
+@ROUTER.route("PUT", "/users/{user_id}")
+def replace_user(request: Request, services: Services) -> Response:
+    user_id = _user_id_param(request)
+    data = validate(UserReplace, request.json())
+    return _update(services, user_id, request, name=data.name, email=data.email)
+
+
+@ROUTER.route("PATCH", "/users/{user_id}")
+def patch_user(request: Request, services: Services) -> Response:
+    user_id = _user_id_param(request)
+    changes = validate(UserPatch, request.json()).changes()
+    name = changes.get("name", KEEP)
+    if name is None:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "name",
+                    "message": "name is required and cannot be removed",
+                    "type": "missing",
+                }
+            ]
+        )
+    return _update(services, user_id, request, name=name, email=changes.get("email", KEEP))
+
+
+def _update(
+    services: Services,
+    user_id: str,
+    request: Request,
+    *,
+    name: str | Keep,
+    email: str | Keep | None,
+) -> Response:
+    expected = _if_match(request)
+    try:
+        user = services.store.update(user_id, name=name, email=email, expected_versions=expected)
+    except UserNotFound:
+        raise _not_found(user_id) from None
+    except VersionMismatch as error:
+        raise _version_mismatch(error) from None
+    except EmailTaken as error:
+        raise _email_taken(str(error)) from None
+    return _user_response(200, user)
+
+
+@ROUTER.route("DELETE", "/users/{user_id}")
+def delete_user(request: Request, services: Services) -> Response:
+    user_id = _user_id_param(request)
+    try:
+        services.store.delete(user_id, expected_versions=_if_match(request))
+    except UserNotFound:
+        raise _not_found(user_id) from None
+    except VersionMismatch as error:
+        raise _version_mismatch(error) from None
+    return Response(204)

@@ -1,0 +1,88 @@
+"""The dispatcher: a route table of (method, path template) -> handler, listed as data.
+
+API Gateway supplies the matched `routeKey` and `pathParameters` for explicit routes; requests that
+reach the function through `$default` (or from a test without a route key) are matched here on
+method and path, so unknown paths get a 404 and known paths with the wrong method a 405 + `Allow`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar
+
+from users_api.errors import MethodNotAllowed, NotFound
+from users_api.http import Request, Response, path_segments
+
+Context = TypeVar("Context")
+Handler = Callable[[Request, Context], Response]
+
+
+@dataclass(frozen=True, slots=True)
+class Route(Generic[Context]):
+    method: str
+    path: str
+    handler: Handler[Context]
+    segments: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, segments: list[str]) -> dict[str, str] | None:
+        if len(segments) != len(self.segments):
+            return None
+        params: dict[str, str] = {}
+        for template, value in zip(self.segments, segments, strict=True):
+            if template.startswith("{") and template.endswith("}"):
+                params[template[1:-1]] = value
+            elif template != value:
+                return None
+        return params
+
+
+class Router(Generic[Context]):
+    def __init__(self) -> None:
+        self._routes: list[Route[Context]] = []
+        self._by_key: dict[str, Route[Context]] = {}
+
+    def route(self, method: str, path: str) -> Callable[[Handler[Context]], Handler[Context]]:
+        """Register `handler` for `method path` (a template such as `/users/{user_id}`)."""
+
+        def register(handler: Handler[Context]) -> Handler[Context]:
+            route = Route(method.upper(), path, handler, tuple(path_segments(path)))
+            if route.key in self._by_key:
+                raise ValueError(f"duplicate route {route.key}")
+            self._routes.append(route)
+            self._by_key[route.key] = route
+            return handler
+
+        return register
+
+    def route_keys(self) -> list[str]:
+        """The table as API Gateway route keys, e.g. `GET /users/{user_id}`."""
+        return [route.key for route in self._routes]
+
+    def resolve(self, request: Request) -> tuple[Route[Context], dict[str, str]]:
+        if request.route_key is not None:
+            route = self._by_key.get(request.route_key)
+            if route is not None:
+                return route, request.path_params
+        segments = path_segments(request.path)
+        allowed: list[str] = []
+        for route in self._routes:
+            params = route.match(segments)
+            if params is None:
+                continue
+            if route.method == request.method:
+                return route, params
+            allowed.append(route.method)
+        if allowed:
+            raise MethodNotAllowed(request.method, allowed)
+        raise NotFound(f"No route for {request.method} {request.path}", code="route_not_found")
+
+    def dispatch(self, request: Request, context: Context) -> Response:
+        route, params = self.resolve(request)
+        if params is not request.path_params:
+            request = replace(request, path_params=params)
+        return route.handler(request, context)
