@@ -1,0 +1,77 @@
+data "aws_iam_policy_document" "lambda_assume_role" {
+  statement {
+    sid     = "LambdaAssumesRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "function" {
+  name               = "${local.prefix}-users-api"
+  description        = "Execution role of the ${local.function_name} function"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
+}
+
+# Exactly what users_api's code calls, on exactly these tables; nothing from a managed policy.
+data "aws_iam_policy_document" "function" {
+  statement {
+    sid = "ReadAndWriteUsers"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Scan",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [aws_dynamodb_table.users.arn]
+  }
+
+  statement {
+    sid       = "FindUsersByEmail"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.users.arn}/index/${local.email_index}"]
+  }
+
+  # Used inside TransactWriteItems, which IAM authorises per contained action.
+  statement {
+    sid = "ClaimAndReleaseEmails"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:PutItem",
+    ]
+    resources = [aws_dynamodb_table.user_emails.arn]
+  }
+
+  statement {
+    sid = "WriteOwnLogs"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]
+    resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
+  }
+
+  # X-Ray's Put* actions support no resource-level permissions, so AWS requires "*" here.
+  dynamic "statement" {
+    for_each = var.tracing_enabled ? [1] : []
+
+    content {
+      sid = "SendTraces"
+      actions = [
+        "xray:PutTelemetryRecords",
+        "xray:PutTraceSegments",
+      ]
+      resources = ["*"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "function" {
+  name   = "users-api"
+  role   = aws_iam_role.function.id
+  policy = data.aws_iam_policy_document.function.json
+}

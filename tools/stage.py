@@ -1,0 +1,429 @@
+"""The project's own Terraform, applied against the AWS emulator from a staged copy.
+
+Used by the infrastructure tests (tests/conftest.py) and by `make local` (tools/local.py). The
+root's `.terraform/` and `terraform.tfstate` are never touched: everything happens in
+`.local/stacks/<name>/`, which holds
+
+- the root `*.tf` files, copied unchanged, except `package.tf`, replaced by
+  `tools/offline/package.tf` (the archive provider cannot be fetched here);
+- `build/lambda.zip`, zipped deterministically in Python from `build/package/`, and a copy of
+  `build/package.json` (the manifest the runtime/architecture precondition reads);
+- `emulator_override.tf`: the provider pointed at the emulator with test credentials;
+- `terraform.rc`: a CLI config installing hashicorp/aws from the filesystem mirror
+  (`/opt/tf-plugins`, or `$TF_PLUGIN_MIRROR`) when it exists, set via TF_CLI_CONFIG_FILE for
+  our subprocesses only;
+- `emulator.auto.tfvars.json`: the variables of the last `apply()`, so `plan()` and `destroy()`
+  see the same ones; and the stack's own state.
+
+API (stable; progress lines go to stderr, each prefixed "==> "):
+
+    from tools.stage import Stack, StackError
+
+    stack = Stack(endpoint="http://127.0.0.1:4566", name="local")
+    stack.stage()                       # (re)write the staged directory and the zip; -> Path
+    stack.init()                        # terraform init (offline, fast after the first time)
+    outputs = stack.apply({"environment": "dev"})   # -> {"api_url": ..., ...} (plain values)
+    stack.outputs()                     # the same, read from the state
+    plan = stack.plan()                 # Plan(exit_code, changes, json): -detailed-exitcode
+    plan.exit_code                      # 0 no changes, 2 changes
+    plan.changes                        # [Change(address, actions, attributes), ...]
+    stack.state_json()                  # `terraform show -json` of the state
+    stack.destroy()
+    stack.remove()                      # delete the staged directory
+
+`Stack(endpoint, name="local", *, package_dir=REPO/"build/package",
+manifest=REPO/"build/package.json", root=REPO)`; `stack.workdir` is the staged directory,
+`stack.timings` maps each step ("init", "apply", "plan", "destroy") to its last duration in
+seconds. Every failing step raises `StackError`, whose message ends with terraform's last stderr
+lines (`error.stderr_tail`); a missing package says to run `make build`. `stage()` is called by
+`init()` if needed; `apply()` calls `init()` if needed.
+
+`python -m tools.stage --endpoint URL [--name N] [init|apply|plan|destroy]` runs one step by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+except ImportError:  # run as a script from tools/
+    from emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY  # type: ignore[no-redef]
+
+REPO = Path(__file__).resolve().parent.parent
+LOCAL_DIR = REPO / ".local"
+STACKS_DIR = LOCAL_DIR / "stacks"
+PLUGIN_CACHE_DIR = LOCAL_DIR / "terraform-plugin-cache"
+OFFLINE_PACKAGE_TF = REPO / "tools" / "offline" / "package.tf"
+DEFAULT_PLUGIN_MIRROR = "/opt/tf-plugins"
+AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
+
+
+# Every AWS service the configuration's resources and data sources call.
+SERVICES = ("apigatewayv2", "dynamodb", "iam", "lambda", "logs", "sts", "xray")
+
+# 1980-01-01, the earliest time a zip entry can hold: the zip depends on content only.
+ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class StackError(RuntimeError):
+    """A step failed; the message says which and ends with terraform's last stderr lines."""
+
+    def __init__(self, message: str, stderr_tail: str = "") -> None:
+        super().__init__(f"{message}\n{stderr_tail}".rstrip())
+        self.stderr_tail = stderr_tail
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource a plan would change: its address, actions and changed top-level attributes."""
+
+    address: str
+    actions: tuple[str, ...]
+    attributes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    exit_code: int  # terraform plan -detailed-exitcode: 0 no changes, 2 changes
+    changes: list[Change]
+    json: dict[str, Any] = field(repr=False)
+
+    def resource_change(self, address: str) -> dict[str, Any]:
+        """The plan JSON's `resource_changes` entry for `address`."""
+        for change in self.json.get("resource_changes", []):
+            if change["address"] == address:
+                return dict(change)
+        raise KeyError(address)
+
+
+def progress(message: str) -> None:
+    print(f"==> {message}", file=sys.stderr, flush=True)
+
+
+def build_zip(package_dir: Path, zip_path: Path) -> bool:
+    """Zip `package_dir` into `zip_path` deterministically; False when the bytes were the same.
+
+    Sorted entries, fixed timestamps, mode 0644 and one compression level: the same tree always
+    gives the same bytes, so the function's source_code_hash changes only with the content.
+    """
+    files = sorted(
+        (path for path in package_dir.rglob("*") if path.is_file()),
+        key=lambda path: path.relative_to(package_dir).as_posix(),
+    )
+    tmp_path = zip_path.with_suffix(".zip.tmp")
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(tmp_path, "w") as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(package_dir).as_posix(), ZIP_DATE_TIME)
+            info.external_attr = 0o100644 << 16
+            info.create_system = 3  # Unix, so the mode is honoured
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes(), compresslevel=6)
+    if zip_path.exists() and zip_path.read_bytes() == tmp_path.read_bytes():
+        tmp_path.unlink()
+        return False
+    tmp_path.replace(zip_path)
+    return True
+
+
+def _hcl_string(value: str) -> str:
+    return json.dumps(value)
+
+
+def emulator_override(endpoint: str) -> str:
+    """The provider override that sends every service the configuration uses to `endpoint`."""
+    endpoints = "\n".join(f"    {service} = {_hcl_string(endpoint)}" for service in SERVICES)
+    return f"""\
+# Written by tools/stage.py: the staged copy talks to the AWS emulator, never to AWS.
+provider "aws" {{
+  region                      = "{REGION}"
+  access_key                  = "{ACCESS_KEY_ID}"
+  secret_key                  = "{SECRET_ACCESS_KEY}"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+def cli_config(mirror: str | None) -> str:
+    """A CLI config installing hashicorp/aws from `mirror` (when given), anything else directly."""
+    if mirror is None:
+        return "# Written by tools/stage.py: no provider mirror, providers from the registry.\n"
+    return f"""\
+# Written by tools/stage.py: hashicorp/aws from the local mirror, anything else directly.
+provider_installation {{
+  filesystem_mirror {{
+    path    = {_hcl_string(mirror)}
+    include = ["{AWS_PROVIDER}"]
+  }}
+  direct {{
+    exclude = ["{AWS_PROVIDER}"]
+  }}
+}}
+"""
+
+
+def plugin_mirror() -> str | None:
+    mirror = os.environ.get("TF_PLUGIN_MIRROR", DEFAULT_PLUGIN_MIRROR)
+    return mirror if mirror and Path(mirror).is_dir() else None
+
+
+def _changed_attributes(change: Mapping[str, Any]) -> tuple[str, ...]:
+    before = change.get("before") or {}
+    after = change.get("after") or {}
+    unknown = change.get("after_unknown") or {}
+    names = set(before) | set(after) | set(unknown)
+    return tuple(
+        sorted(
+            name
+            for name in names
+            if before.get(name) != after.get(name) or unknown.get(name) not in (None, False)
+        )
+    )
+
+
+class Stack:
+    """The root module staged under `.local/stacks/<name>/`, applied against `endpoint`."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        name: str = "local",
+        *,
+        package_dir: Path | None = None,
+        manifest: Path | None = None,
+        root: Path = REPO,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.name = name
+        self.root = root
+        self.package_dir = package_dir or root / "build" / "package"
+        self.manifest = manifest or root / "build" / "package.json"
+        self.workdir = STACKS_DIR / name
+        self.timings: dict[str, float] = {}
+        self._staged = False
+        self._initialised = False
+
+    # --- staging --------------------------------------------------------------------------
+
+    def stage(self, package_dir: Path | None = None) -> Path:
+        """Write the staged directory: the .tf files, the override, the CLI config, the zip."""
+        if package_dir is not None:
+            self.package_dir = package_dir
+        if not self.package_dir.is_dir() or not self.manifest.is_file():
+            raise StackError(
+                f"the Lambda package is missing ({self.package_dir.relative_to(self.root)} and "
+                f"{self.manifest.relative_to(self.root)}): run make build"
+            )
+        work = self.workdir
+        work.mkdir(parents=True, exist_ok=True)
+        for old in work.glob("*.tf"):
+            old.unlink()
+        for source in sorted(self.root.glob("*.tf")):
+            if source.name != "package.tf":
+                shutil.copyfile(source, work / source.name)
+        shutil.copyfile(OFFLINE_PACKAGE_TF, work / "package.tf")
+        (work / "emulator_override.tf").write_text(emulator_override(self.endpoint))
+        (work / "terraform.rc").write_text(cli_config(plugin_mirror()))
+        (work / "build").mkdir(exist_ok=True)
+        shutil.copyfile(self.manifest, work / "build" / "package.json")
+        build_zip(self.package_dir, work / "build" / "lambda.zip")
+        self._staged = True
+        return work
+
+    @property
+    def zip_path(self) -> Path:
+        return self.workdir / "build" / "lambda.zip"
+
+    # --- terraform ------------------------------------------------------------------------
+
+    def env(self) -> dict[str, str]:
+        """The environment of our terraform subprocesses (the caller's own is left alone)."""
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"))
+        }
+        PLUGIN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        env.update(
+            {
+                "TF_CLI_CONFIG_FILE": str(self.workdir / "terraform.rc"),
+                "TF_PLUGIN_CACHE_DIR": str(PLUGIN_CACHE_DIR),
+                "TF_IN_AUTOMATION": "1",
+                "TF_INPUT": "0",
+                "CHECKPOINT_DISABLE": "1",
+                "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+                "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+            }
+        )
+        return env
+
+    def terraform(
+        self, *args: str, step: str, ok_codes: Iterable[int] = (0,)
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `terraform <args>` in the staged directory; StackError unless its code is ok."""
+        if shutil.which("terraform") is None:
+            raise StackError("terraform is not installed: install Terraform >= 1.5 and retry")
+        result = subprocess.run(
+            ["terraform", *args, "-no-color"],
+            cwd=self.workdir,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode not in tuple(ok_codes):
+            tail = "\n".join(result.stderr.strip().splitlines()[-25:])
+            raise StackError(
+                f"terraform {step} failed (exit {result.returncode}) in {self.workdir}", tail
+            )
+        return result
+
+    def _timed(self, step: str, message: str) -> _Timer:
+        progress(message)
+        return _Timer(self, step)
+
+    def init(self) -> None:
+        """terraform init in the staged directory (providers from the mirror, no backend)."""
+        if not self._staged:
+            self.stage()
+        with self._timed("init", f"terraform init in {self._where()}"):
+            self.terraform("init", "-input=false", "-backend=false", step="init")
+        self._initialised = True
+
+    def validate(self) -> None:
+        if not self._initialised:
+            self.init()
+        self.terraform("validate", step="validate")
+
+    def apply(self, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """terraform apply with `variables` (kept for plan/destroy); returns the outputs."""
+        if not self._initialised:
+            self.init()
+        (self.workdir / "emulator.auto.tfvars.json").write_text(
+            json.dumps(dict(variables or {}), indent=2, sort_keys=True) + "\n"
+        )
+        with self._timed("apply", f"terraform apply against {self.endpoint}"):
+            self.terraform("apply", "-input=false", "-auto-approve", step="apply")
+        return self.outputs()
+
+    def outputs(self) -> dict[str, Any]:
+        result = self.terraform("output", "-json", step="output")
+        return {key: value["value"] for key, value in json.loads(result.stdout or "{}").items()}
+
+    def plan(self) -> Plan:
+        """terraform plan -detailed-exitcode, with the plan's JSON and the changed attributes."""
+        if not self._initialised:
+            self.init()
+        with self._timed("plan", "terraform plan (expecting no changes)"):
+            result = self.terraform(
+                "plan",
+                "-input=false",
+                "-detailed-exitcode",
+                "-out=emulator.tfplan",
+                step="plan",
+                ok_codes=(0, 2),
+            )
+            shown = self.terraform("show", "-json", "emulator.tfplan", step="show")
+        data = json.loads(shown.stdout)
+        changes = [
+            Change(
+                address=change["address"],
+                actions=tuple(change["change"]["actions"]),
+                attributes=_changed_attributes(change["change"]),
+            )
+            for change in data.get("resource_changes", [])
+            if change["change"]["actions"] not in (["no-op"], ["read"])
+        ]
+        return Plan(exit_code=result.returncode, changes=changes, json=data)
+
+    def plan_exit_code(self) -> int:
+        return self.plan().exit_code
+
+    def state_json(self) -> dict[str, Any]:
+        result = self.terraform("show", "-json", step="show")
+        return dict(json.loads(result.stdout or "{}"))
+
+    def destroy(self) -> None:
+        """terraform destroy with the variables of the last apply."""
+        if not (self.workdir / "terraform.tfstate").exists():
+            return
+        if not self._initialised:
+            self.init()
+        with self._timed("destroy", f"terraform destroy against {self.endpoint}"):
+            self.terraform("destroy", "-input=false", "-auto-approve", step="destroy")
+
+    def remove(self) -> None:
+        """Delete the staged directory (state included); the shared plugin cache stays."""
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self._staged = self._initialised = False
+
+    def _where(self) -> str:
+        try:
+            return str(self.workdir.relative_to(self.root))
+        except ValueError:
+            return str(self.workdir)
+
+
+class _Timer:
+    def __init__(self, stack: Stack, step: str) -> None:
+        self.stack = stack
+        self.step = step
+        self.start = 0.0
+
+    def __enter__(self) -> None:
+        self.start = time.monotonic()
+
+    def __exit__(self, *exc_info: object) -> None:
+        elapsed = time.monotonic() - self.start
+        self.stack.timings[self.step] = elapsed
+        if exc_info[0] is None:
+            progress(f"{self.step} done in {elapsed:.1f}s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--endpoint", default="http://127.0.0.1:4566")
+    parser.add_argument("--name", default="local")
+    parser.add_argument("step", choices=["stage", "init", "apply", "plan", "destroy"])
+    args = parser.parse_args(argv)
+    stack = Stack(args.endpoint, args.name)
+    try:
+        if args.step == "stage":
+            print(stack.stage())
+        elif args.step == "init":
+            stack.init()
+        elif args.step == "apply":
+            print(json.dumps(stack.apply(), indent=2))
+        elif args.step == "plan":
+            for change in stack.plan().changes:
+                print(change)
+        else:
+            stack.destroy()
+    except StackError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

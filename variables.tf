@@ -1,0 +1,144 @@
+variable "name" {
+  type        = string
+  description = "Name prefix of every resource; with `environment` it makes names unique, so several stacks share an account."
+  default     = "users-api"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 characters of lower-case letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "environment" {
+  type        = string
+  description = "Deployment environment: dev, staging or prod."
+  default     = "dev"
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "environment must be one of dev, staging, prod."
+  }
+}
+
+variable "aws_region" {
+  type        = string
+  description = "AWS region to deploy to; null uses the standard AWS configuration (AWS_REGION or the profile's region)."
+  default     = null
+}
+
+variable "tags" {
+  type        = map(string)
+  description = "Extra tags for every resource (Project, Environment and ManagedBy are always set)."
+  default     = {}
+}
+
+variable "lambda_runtime" {
+  type        = string
+  description = "Python runtime of the function; must match the package (make build LAMBDA_RUNTIME=...)."
+  default     = "python3.13"
+
+  validation {
+    condition     = contains(["python3.10", "python3.11", "python3.12", "python3.13"], var.lambda_runtime)
+    error_message = "lambda_runtime must be one of python3.10, python3.11, python3.12, python3.13."
+  }
+}
+
+variable "lambda_architecture" {
+  type        = string
+  description = "Instruction set of the function; must match the package (make build LAMBDA_ARCH=...)."
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be x86_64 or arm64."
+  }
+}
+
+variable "lambda_memory_mb" {
+  type        = number
+  description = "Memory of the function in MB (CPU scales with it)."
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240 && floor(var.lambda_memory_mb) == var.lambda_memory_mb
+    error_message = "lambda_memory_mb must be a whole number from 128 to 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  type        = number
+  description = "Timeout of the function in seconds; under the HTTP API's 30 s integration limit."
+  default     = 10
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds < 30 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be a whole number from 1 to 29 (the HTTP API gives up after 30 s)."
+  }
+}
+
+variable "log_level" {
+  type        = string
+  description = "Application log level of the function (LOG_LEVEL and Lambda's application_log_level)."
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARN", "ERROR"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARN, ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  description = "Retention of the function's and the access logs, in days (a value CloudWatch Logs allows)."
+  default     = 14
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "tracing_enabled" {
+  type        = bool
+  description = "Send X-Ray traces from the function (grants xray:PutTraceSegments/PutTelemetryRecords)."
+  default     = false
+}
+
+variable "cors_allowed_origins" {
+  type        = list(string)
+  description = "Origins browsers may call the API from, e.g. [\"https://app.example.com\"]; [\"*\"] allows any (no credentials are allowed)."
+  default     = ["*"]
+
+  validation {
+    condition     = length(var.cors_allowed_origins) > 0 && alltrue([for origin in var.cors_allowed_origins : origin == "*" || can(regex("^https?://[^/*]+$", origin))])
+    error_message = "cors_allowed_origins must hold \"*\" or origins like https://app.example.com (scheme and host, no path)."
+  }
+}
+
+variable "throttling_burst_limit" {
+  type        = number
+  description = "Stage-wide burst limit of the HTTP API (requests)."
+  default     = 100
+
+  validation {
+    condition     = var.throttling_burst_limit > 0 && floor(var.throttling_burst_limit) == var.throttling_burst_limit
+    error_message = "throttling_burst_limit must be a positive whole number."
+  }
+}
+
+variable "throttling_rate_limit" {
+  type        = number
+  description = "Stage-wide steady-state rate limit of the HTTP API (requests per second)."
+  default     = 50
+
+  validation {
+    condition     = var.throttling_rate_limit > 0
+    error_message = "throttling_rate_limit must be positive."
+  }
+}
+
+variable "dynamodb_deletion_protection" {
+  type        = bool
+  description = "Protect both tables from deletion; turn on for prod (terraform destroy then fails until it is turned off)."
+  default     = false
+}
