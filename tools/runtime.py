@@ -585,6 +585,34 @@ def _load_handler(handler: str) -> Callable[[Any, LambdaContext], Any]:
     return function  # type: ignore[no-any-return]
 
 
+def _invoke(
+    handler: Callable[[Any, LambdaContext], Any], event: Any, context: LambdaContext
+) -> bytes:
+    """One invocation's reply line: the result, or the error as Lambda reports it."""
+    try:
+        result = handler(event, context)
+        try:
+            encoded = json.dumps({"result": result}, separators=(",", ":")).encode()
+        except (TypeError, ValueError) as exc:
+            raise _MarshalError(f"Unable to marshal response: {exc}") from None
+    except Exception as exc:
+        error = _error_payload(exc)
+        if isinstance(exc, _MarshalError):
+            error["errorType"] = "Runtime.MarshalError"
+        print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
+        traceback.print_exc(file=sys.stdout)
+        return json.dumps({"error": error}).encode()
+    if len(encoded) > MAX_RESPONSE_BYTES:
+        error = {
+            "errorType": "Function.ResponseSizeTooLarge",
+            "errorMessage": f"Response payload size ({len(encoded)} bytes) exceeded "
+            f"the maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+        }
+        print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
+        return json.dumps({"error": error}).encode()
+    return encoded
+
+
 def worker_main() -> int:
     """Import the handler once, then answer events read from the dedicated pipe until it closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the pool decides when this process ends
@@ -614,34 +642,9 @@ def worker_main() -> int:
             f"Version: {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION')}"
         )
         context = LambdaContext(request_id, message["deadline_ms"])
-        try:
-            result = handler(message["event"], context)
-            try:
-                encoded = json.dumps({"result": result}, separators=(",", ":")).encode()
-            except (TypeError, ValueError) as exc:
-                raise _MarshalError(f"Unable to marshal response: {exc}") from None
-        except Exception as exc:
-            error = _error_payload(exc)
-            if isinstance(exc, _MarshalError):
-                error["errorType"] = "Runtime.MarshalError"
-            print(f"[ERROR] {error['errorType']}: {error['errorMessage']}", flush=True)
-            traceback.print_exc(file=sys.stdout)
-            send({"error": error})
-        else:
-            if len(encoded) > MAX_RESPONSE_BYTES:
-                send(
-                    {
-                        "error": {
-                            "errorType": "Function.ResponseSizeTooLarge",
-                            "errorMessage": f"Response payload size ({len(encoded)} bytes) "
-                            f"exceeded "
-                            f"maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
-                        }
-                    }
-                )
-            else:
-                writer.write(encoded + b"\n")
+        reply = _invoke(handler, message["event"], context)
         print(f"END RequestId: {request_id}", flush=True)
+        writer.write(reply + b"\n")
     return 0
 
 
