@@ -34,7 +34,9 @@ class PageTokens:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             user_id = ""
         if not (
-            _USER_ID.match(user_id) and hmac.compare_digest(signature, self._signature(user_id))
+            _USER_ID.match(user_id)
+            and _b64(user_id.encode()) == payload  # only the canonical encoding
+            and hmac.compare_digest(signature, self._signature(user_id))
         ):
             raise BadRequest(
                 "next_token is invalid or was not issued by this API", code="invalid_next_token"

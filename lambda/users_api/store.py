@@ -385,9 +385,11 @@ def _version_condition(expected: set[int] | None) -> tuple[str, dict[str, Any]]:
     condition = f"attribute_exists({USER_KEY})"
     values: dict[str, Any] = {}
     if expected is not None:
-        names = [f":v{i}" for i in range(len(expected))]
+        # No version is 0, so an If-Match that names none of ours can only fail (412, or 404).
+        versions = sorted(expected) or [0]
+        names = [f":v{i}" for i in range(len(versions))]
         condition += f" AND #version IN ({', '.join(names)})"
-        values.update({n: {"N": str(v)} for n, v in zip(names, sorted(expected), strict=True)})
+        values.update({n: {"N": str(v)} for n, v in zip(names, versions, strict=True)})
     return condition, values
 
 
