@@ -294,7 +294,7 @@ def run_pip(args: list[str], what: str) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         output = "\n".join(
-            line
+            line if len(line) < 300 else f"{line[:300]}..."
             for line in (result.stdout + result.stderr).splitlines()
             if "is ignored: it is neither a file nor a directory" not in line
         )
@@ -417,8 +417,14 @@ def install_runtime_deps(python_version: str, dest: Path) -> Path:
     pins = pinned_requirements(DEV_REQUIREMENTS)
     wanted = [f"{name}=={pins[name]}" for name in ("boto3", "botocore")]
     marker = dest / f".installed-{hashlib.sha256(' '.join(wanted).encode()).hexdigest()[:12]}"
-    if marker.exists():
-        return dest
+    with locked(dest.parent / f".{dest.name}.lock"):
+        if not marker.exists():
+            _install_runtime_deps(python_version, dest, wanted)
+            marker.touch()
+    return dest
+
+
+def _install_runtime_deps(python_version: str, dest: Path, wanted: list[str]) -> None:
     log(f"installing the runtime's SDK ({' '.join(wanted)}) for Python {python_version} in {dest}")
     if dest.exists():
         shutil.rmtree(dest)
@@ -437,18 +443,16 @@ def install_runtime_deps(python_version: str, dest: Path) -> Path:
         ],
         " ".join(wanted),
     )
-    marker.touch()
-    return dest
 
 
 # --- the build -------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
-def locked(out: Path) -> Iterator[None]:
-    """One build at a time per output directory (tests and `make` may start builds together)."""
-    out.mkdir(parents=True, exist_ok=True)
-    with (out / ".build.lock").open("w") as lock:
+def locked(lock_path: Path) -> Iterator[None]:
+    """One writer at a time (tests, `make` and the local stack may start builds together)."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -465,7 +469,9 @@ def build(
 ) -> dict[str, object]:
     """Build out/package and out/package.json; return the manifest."""
     started = time.monotonic()
-    with locked(out):
+    if not source.is_dir() or not any(source.rglob("*.py")):
+        raise BuildError(f"no function code: {source} holds no .py files")
+    with locked(out / ".build.lock"):
         deps = vendored_deps(requirements, target, cache_dir or out)
         with tempfile.TemporaryDirectory(prefix=".package-", dir=out) as tmp:
             staging = Path(tmp, "package")
