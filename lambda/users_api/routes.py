@@ -26,6 +26,7 @@ from users_api.paging import PageTokens
 from users_api.routing import Router
 from users_api.store import (
     KEEP,
+    Contention,
     EmailTaken,
     Keep,
     UserExists,
@@ -101,6 +102,12 @@ def _version_mismatch(error: VersionMismatch) -> PreconditionFailed:
     )
 
 
+def _contention(user_id: str) -> Conflict:
+    return Conflict(
+        f"User {user_id!r} is being changed by other requests; retry", code="concurrent_update"
+    )
+
+
 @ROUTER.route("GET", "/hello")
 def hello(request: Request, _: Services) -> Response:
     return json_response(200, {"message": "Hello from Lambda", "path": request.path})
@@ -128,6 +135,8 @@ def create_user(request: Request, services: Services) -> Response:
         ) from None
     except EmailTaken:
         raise _email_taken(user.email or "") from None
+    except Contention:
+        raise _contention(user.user_id) from None
     return _user_response(201, user, {"Location": f"/users/{user.user_id}"})
 
 
@@ -237,6 +246,8 @@ def _update(
         raise _version_mismatch(error) from None
     except EmailTaken as error:
         raise _email_taken(str(error)) from None
+    except Contention:
+        raise _contention(user_id) from None
     return _user_response(200, user)
 
 
@@ -249,4 +260,6 @@ def delete_user(request: Request, services: Services) -> Response:
         raise _not_found(user_id) from None
     except VersionMismatch as error:
         raise _version_mismatch(error) from None
+    except Contention:
+        raise _contention(user_id) from None
     return Response(204)

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 USER_KEY: Final = "user_id"
 EMAIL_KEY: Final = "email"
-MAX_RETRIES: Final = 3
+# Optimistic writes: every failed attempt means another writer succeeded in between, so N
+# concurrent writers of one user all finish within N attempts.
+MAX_ATTEMPTS: Final = 16
 
 Item = dict[str, Any]
 
@@ -48,6 +50,10 @@ class EmailTaken(StoreError):
 
 class UserNotFound(StoreError):
     pass
+
+
+class Contention(StoreError):
+    """The user kept changing under this write for MAX_ATTEMPTS attempts."""
 
 
 class VersionMismatch(StoreError):
@@ -196,7 +202,9 @@ class UserStore:
         Raises UserNotFound, VersionMismatch or EmailTaken.
         """
         expected = set(expected_versions) if expected_versions is not None else None
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
             current, updated_in_place = self._update_in_place(user_id, name, email, expected)
             if updated_in_place:
                 return current
@@ -216,11 +224,13 @@ class UserStore:
             if expected is not None:
                 # The user changed since we read it, so it no longer has an expected version.
                 raise VersionMismatch(current.version + 1)
-        raise RuntimeError(f"user {user_id} kept changing during {MAX_RETRIES} update attempts")
+        raise Contention(user_id)
 
     def delete(self, user_id: str, *, expected_versions: Iterable[int] | None = None) -> None:
         expected = set(expected_versions) if expected_versions is not None else None
-        for _ in range(MAX_RETRIES):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
             condition, values = _version_condition(expected)
             condition += f" AND attribute_not_exists({EMAIL_KEY})"
             try:
@@ -252,7 +262,7 @@ class UserStore:
                 raise RuntimeError(f"email record of user {user_id} is not owned by it")
             if expected is not None:
                 raise VersionMismatch(current.version + 1)
-        raise RuntimeError(f"user {user_id} kept changing during {MAX_RETRIES} delete attempts")
+        raise Contention(user_id)
 
     # -- internals --------------------------------------------------------------------------
 
@@ -331,7 +341,9 @@ class UserStore:
         A `TransactionConflict` (another transaction holds one of the items) is retried with a
         short jittered back-off: under contention the loser then sees the winner's write.
         """
-        for attempt in range(MAX_RETRIES + 1):
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                _back_off(attempt)
             try:
                 self._client.transact_write_items(TransactItems=items)
                 return None
@@ -339,10 +351,9 @@ class UserStore:
                 reasons = _cancellation_reasons(error)
             if "ConditionalCheckFailed" in reasons:
                 return reasons.index("ConditionalCheckFailed")
-            if "TransactionConflict" not in reasons or attempt == MAX_RETRIES:
+            if "TransactionConflict" not in reasons:
                 raise RuntimeError(f"transaction cancelled: {reasons}")
-            time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
-        raise AssertionError("unreachable")
+        raise Contention(str(items))
 
     def _check_failed(self, error: ClientError, expected: set[int] | None) -> User:
         """The stored user behind a failed conditional write; raises why it failed otherwise."""
@@ -374,6 +385,11 @@ class UserStore:
                 "ExpressionAttributeValues": {":owner": {"S": user_id}},
             }
         }
+
+
+def _back_off(attempt: int) -> None:
+    """Sleep a jittered few milliseconds so contending writers spread out."""
+    time.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
 
 
 def _version_condition(expected: set[int] | None) -> tuple[str, dict[str, Any]]:

@@ -1,0 +1,60 @@
+"""The pydantic models are the schema: what they accept, normalise and reject."""
+
+from __future__ import annotations
+
+import pytest
+
+from users_api.errors import ValidationFailed
+from users_api.models import UserCreate, UserPatch, validate
+
+
+@pytest.mark.parametrize(
+    ("email", "stored"),
+    [("Joy@Example.COM", "joy@example.com"), (" a.b+c@sub.example.io ", "a.b+c@sub.example.io")],
+)
+def test_valid_emails_are_stored_lower_case(email: str, stored: str) -> None:
+    assert validate(UserCreate, {"name": "J", "email": email}).email == stored
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "",
+        "joy",
+        "joy@",
+        "@example.com",
+        "joy@example",
+        "jo y@example.com",
+        "a..b@example.com",
+        ".a@example.com",
+        "a@-example.com",
+        "a@example.c",
+        f"{'a' * 65}@example.com",
+        f"a@{'b' * 250}.com",
+    ],
+)
+def test_invalid_emails_are_rejected(email: str) -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        validate(UserCreate, {"name": "J", "email": email})
+    assert raised.value.details["fields"][0]["field"] == "email"
+
+
+@pytest.mark.parametrize("user_id", ["a", "A-z_09", "x" * 64])
+def test_user_ids_of_the_allowed_alphabet_are_accepted(user_id: str) -> None:
+    assert validate(UserCreate, {"user_id": user_id, "name": "J"}).user_id == user_id
+
+
+def test_name_length_counts_after_trimming() -> None:
+    assert validate(UserCreate, {"name": f"  {'x' * 200}  "}).name == "x" * 200
+
+
+def test_types_are_not_coerced() -> None:
+    with pytest.raises(ValidationFailed) as raised:
+        validate(UserCreate, {"name": ["J"], "user_id": 5, "email": 1})
+    assert {f["field"] for f in raised.value.details["fields"]} == {"name", "user_id", "email"}
+
+
+def test_patch_records_which_members_were_sent() -> None:
+    assert validate(UserPatch, {"email": None}).changes() == {"email": None}
+    assert validate(UserPatch, {"name": " N "}).changes() == {"name": "N"}
+    assert validate(UserPatch, {}).changes() == {}
