@@ -22,9 +22,11 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
+import platform
 import re
 import sys
 import threading
@@ -808,6 +810,31 @@ class GatewayServer(ThreadingHTTPServer):
 # ---------------------------------------------------------------------------------------- assembly
 
 
+def prepare_runtime(
+    spec: FunctionSpec, interpreter: Interpreter, local_dir: Path, log: TextIO
+) -> tuple[FunctionSpec, list[Path]]:
+    """What the function's Python needs beside the package: the SDK the Lambda runtime provides.
+
+    Under the runtime's own Python: boto3/botocore installed once for it (tools/build.py). As a
+    fallback under the current interpreter, which has boto3: the same code with dependencies built
+    for that interpreter, since the deployed package's compiled modules would not import.
+    """
+    try:
+        from tools import build
+    except ImportError:  # run as a script from tools/
+        import build  # type: ignore[no-redef]
+
+    if interpreter.fallback_reason is None:
+        deps = local_dir / "runtime-deps" / f"python{interpreter.version}"
+        return spec, [build.install_runtime_deps(interpreter.version, deps)]
+    print(f"==> note: {interpreter.fallback_reason}", file=log, flush=True)
+    machine = platform.machine().lower()
+    architecture = "arm64" if machine in ("aarch64", "arm64") else "x86_64"
+    out = local_dir / f"fallback-build-python{interpreter.version}"
+    build.build(build.target_for(f"python{interpreter.version}", architecture), out)
+    return dataclasses.replace(spec, code_dir=out / "package"), []
+
+
 @dataclass
 class LocalGateway:
     """A started gateway: the HTTP server on its thread, and the functions' worker pools."""
@@ -837,15 +864,17 @@ def start_gateway(
     port: int = 3000,
     region: str = "us-east-1",
     api_id: str | None = None,
-    sdk_paths: Sequence[Path] = (),
+    sdk_paths: Sequence[Path] | None = None,
     interpreter: Interpreter | None = None,
     max_workers: int = 8,
     log: TextIO | None = None,
 ) -> LocalGateway:
     """Read the API and its function from the emulator, warm one worker, and serve on host:port.
 
-    Raises InitError when the handler does not import, LookupError/ValueError when the deployed
-    configuration cannot be served, OSError when the port is taken.
+    sdk_paths: where the runtime's boto3 is for the function's Python (None: install it once
+    under cache_dir's parent, see prepare_runtime). Raises InitError when the handler does not
+    import, LookupError/ValueError when the deployed configuration cannot be served, OSError
+    when the port is taken.
     """
     import boto3
 
@@ -857,6 +886,8 @@ def start_gateway(
     api = load_api(apigw, api_id=api_id)
     log = log if log is not None else sys.stderr
     pools: dict[str, WorkerPool] = {}
+    gateway = Gateway(api, pools, log=log, port=port)
+    server = GatewayServer((host, port), gateway)  # bind first: a taken port fails fast
     try:
         for integration in api.integrations.values():
             if integration.function_arn in pools:
@@ -874,21 +905,23 @@ def start_gateway(
                 region=region,
             )
             chosen = interpreter or find_interpreter(spec.runtime)
+            if sdk_paths is None:
+                spec, function_sdk = prepare_runtime(spec, chosen, cache_dir.parent, log)
+            else:
+                function_sdk = list(sdk_paths)
             pool = WorkerPool(
                 spec,
                 chosen,
-                sdk_paths=sdk_paths,
+                sdk_paths=function_sdk,
                 endpoint_url=endpoint_url,
                 max_workers=max_workers,
                 log=log,
             )
             pools[integration.function_arn] = pool
             pool.warm()
-        gateway = Gateway(api, pools, log=log, port=port)
-        server = GatewayServer((host, port), gateway)
     except BaseException:
-        for pool in pools.values():
-            pool.close()
+        server.server_close()
+        gateway.close()
         raise
     thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
     thread.start()
