@@ -14,8 +14,6 @@ LAMBDA_ARCH ?= x86_64
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
 
-LAMBDA_SOURCES := $(shell find lambda -name '*.py' -not -path '*/__pycache__/*' 2>/dev/null)
-
 .PHONY: help venv build test lint typecheck local bench clean fmt
 
 help: ## List the targets
@@ -31,11 +29,10 @@ $(VENV)/.installed: requirements-dev.txt requirements-lambda.txt
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requirements
 
-build/package.json: $(VENV)/.installed requirements-lambda.txt $(LAMBDA_SOURCES) tools/build.py
-	@echo "==> building the Lambda package for $(LAMBDA_RUNTIME)/$(LAMBDA_ARCH)"
+# Always runs: the tool skips pip when nothing changed and leaves an identical tree untouched, and a
+# different LAMBDA_RUNTIME/LAMBDA_ARCH must rebuild even when no file changed.
+build: $(VENV)/.installed ## Build the Lambda package directory (build/package) that Terraform zips
 	@$(PY) tools/build.py --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH)
-
-build: build/package.json ## Build the Lambda package directory (build/package) that Terraform zips
 
 lint: $(VENV)/.installed ## ruff and terraform fmt -check
 	@$(VENV)/bin/ruff check .

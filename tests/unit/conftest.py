@@ -113,13 +113,23 @@ class Api:
         return self.send(make_event(method, path, **kwargs))
 
 
-@pytest.fixture
-def dynamodb() -> Iterator[Any]:
-    """A mocked DynamoDB with the users and emails tables as Terraform declares them."""
+@pytest.fixture(scope="package")
+def _mocked_tables() -> Iterator[Any]:
+    """One `mock_aws` for the unit tests, with the tables as Terraform declares them."""
     with mock_aws():
         client = boto3.client("dynamodb")
         create_tables(client, USERS_TABLE, EMAILS_TABLE)
         yield client
+
+
+@pytest.fixture
+def dynamodb(_mocked_tables: Any) -> Any:
+    """The mocked DynamoDB client, with both tables emptied for this test."""
+    client = _mocked_tables
+    for table, key in ((USERS_TABLE, "user_id"), (EMAILS_TABLE, "email")):
+        for item in client.scan(TableName=table, ProjectionExpression=key)["Items"]:
+            client.delete_item(TableName=table, Key={key: item[key]})
+    return client
 
 
 @pytest.fixture
