@@ -79,8 +79,3 @@ class PreconditionFailed(HttpError):
 class PayloadTooLarge(HttpError):
     status = 413
     code = "payload_too_large"
-
-
-class UnsupportedMediaType(HttpError):
-    status = 415
-    code = "unsupported_media_type"
