@@ -1,0 +1,670 @@
+"""The local API Gateway (tools/gateway.py) and Lambda runtime (tools/runtime.py), no emulator.
+
+Route selection, the payload-2.0 event against AWS's documented example, response mapping and CORS
+are pure functions; the gateway's error answers use a stand-in pool; the runtime runs a stand-in
+handler written to a temporary directory under the current interpreter.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.unit.conftest import load_event
+from tools.gateway import (
+    ApiConfig,
+    CorsConfig,
+    Gateway,
+    GatewayServer,
+    HttpRequest,
+    Integration,
+    MalformedResponseError,
+    Route,
+    build_event,
+    function_arn_from_uri,
+    map_response,
+    match_route,
+)
+from tools.runtime import (
+    FunctionSpec,
+    InitError,
+    Interpreter,
+    InvokeResult,
+    PoolBusyError,
+    WorkerPool,
+    find_interpreter,
+)
+
+CONTRACT_ROUTES = [
+    Route(key, "integrations/abc")
+    for key in (
+        "POST /users",
+        "GET /users",
+        "GET /users/{user_id}",
+        "PUT /users/{user_id}",
+        "PATCH /users/{user_id}",
+        "DELETE /users/{user_id}",
+        "GET /hello",
+        "$default",
+    )
+]
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:users-api-dev-users-api"
+
+
+# ------------------------------------------------------------------------------ route selection
+
+
+def _route_key(routes: list[Route], method: str, path: str) -> str | None:
+    match = match_route(routes, method, path)
+    return match.route.route_key if match else None
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected", "params"),
+    [
+        ("POST", "/users", "POST /users", {}),
+        ("GET", "/users", "GET /users", {}),
+        ("GET", "/users/01", "GET /users/{user_id}", {"user_id": "01"}),
+        ("PATCH", "/users/a%20b", "PATCH /users/{user_id}", {"user_id": "a b"}),
+        ("DELETE", "/users", "$default", {}),
+        ("GET", "/users/01/extra", "$default", {}),
+        ("GET", "/nope", "$default", {}),
+        ("GET", "/", "$default", {}),
+    ],
+)
+def test_contract_routes_match_like_api_gateway(
+    method: str, path: str, expected: str, params: dict[str, str]
+) -> None:
+    match = match_route(CONTRACT_ROUTES, method, path)
+    assert match is not None
+    assert match.route.route_key == expected
+    assert match.path_parameters == params
+
+
+def test_exact_path_beats_path_variable_beats_greedy_path() -> None:
+    routes = [Route("GET /pets/{proxy+}"), Route("GET /pets/{id}"), Route("GET /pets/dog")]
+    assert _route_key(routes, "GET", "/pets/dog") == "GET /pets/dog"
+    assert _route_key(routes, "GET", "/pets/cat") == "GET /pets/{id}"
+    match = match_route(routes, "GET", "/pets/cat/toys/1")
+    assert match is not None
+    assert match.route.route_key == "GET /pets/{proxy+}"
+    assert match.path_parameters == {"proxy": "cat/toys/1"}
+
+
+def test_specific_method_beats_any_and_any_matches_the_rest() -> None:
+    routes = [Route("ANY /users"), Route("GET /users")]
+    assert _route_key(routes, "GET", "/users") == "GET /users"
+    assert _route_key(routes, "DELETE", "/users") == "ANY /users"
+
+
+def test_no_route_and_no_default_is_none() -> None:
+    routes = [Route("GET /users/{user_id}")]
+    assert match_route(routes, "GET", "/users") is None
+    assert match_route(routes, "GET", "/users/") is None  # an empty variable never matches
+    assert match_route(routes, "POST", "/users/01") is None
+
+
+def test_integration_uri_names_the_function() -> None:
+    invoke_arn = (
+        f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FUNCTION_ARN}/invocations"
+    )
+    assert function_arn_from_uri(invoke_arn) == FUNCTION_ARN
+    assert function_arn_from_uri(FUNCTION_ARN) == FUNCTION_ARN
+    with pytest.raises(ValueError, match="does not name a Lambda function"):
+        function_arn_from_uri("http://example.com")
+
+
+# ----------------------------------------------------------------------------------- the event
+
+
+def _documented_request() -> HttpRequest:
+    """The request behind AWS's documented payload-2.0 example (tests/events/base.json)."""
+    return HttpRequest(
+        method="POST",
+        target="/my/path?parameter1=value1&parameter1=value2&parameter2=value",
+        headers=[
+            ("Header1", "value1"),
+            ("Header2", "value1"),
+            ("Header2", "value2"),
+            ("Cookie", "cookie1; cookie2"),
+            ("User-Agent", "agent"),
+            ("Content-Type", "text/plain"),
+            ("Host", "id.execute-api.us-east-1.amazonaws.com"),
+        ],
+        body=b"Hello from Lambda",
+        source_ip="192.0.2.1",
+    )
+
+
+def test_event_has_the_shape_of_the_documented_example() -> None:
+    documented = load_event("base")
+    routes = [Route("POST /my/{parameter1}"), Route("$default")]
+    match = match_route(routes, "POST", "/my/path")
+    assert match is not None
+    event = build_event(
+        _documented_request(), match, api_id="api-id", request_id="id", now=1583348638.390
+    )
+
+    # Every field we send is one AWS documents, with the same type (stageVariables: none here).
+    def same_shape(ours: Any, theirs: Any, where: str) -> None:
+        assert type(ours) is type(theirs), where
+        if isinstance(ours, dict) and where not in ("headers", "pathParameters"):
+            assert set(ours) <= set(theirs), f"{where}: {set(ours) - set(theirs)}"
+            for key in ours:
+                same_shape(ours[key], theirs[key], key)
+
+    same_shape(event, documented, "event")
+    assert set(documented) - set(event) == {"stageVariables"}
+    for key in ("version", "rawPath", "rawQueryString", "cookies", "queryStringParameters"):
+        assert event[key] == documented[key], key
+    assert event["body"] == documented["body"]
+    assert event["isBase64Encoded"] is False
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "POST /my/{parameter1}"
+    assert event["pathParameters"] == {"parameter1": "path"}
+    # Lower-case names, repeated headers joined with commas, the cookie header moved to cookies.
+    assert event["headers"]["header1"] == "value1"
+    assert event["headers"]["header2"] == "value1,value2"
+    assert "cookie" not in event["headers"]
+    context = event["requestContext"]
+    for key in ("accountId", "apiId", "domainName", "domainPrefix", "requestId", "stage"):
+        assert context[key] == documented["requestContext"][key], key
+    assert context["http"] == documented["requestContext"]["http"]
+    assert context["time"] == "04/Mar/2020:19:03:58 +0000"
+    assert context["timeEpoch"] == 1583348638390
+
+
+def test_each_request_gets_a_fresh_request_id() -> None:
+    match = match_route(CONTRACT_ROUTES, "GET", "/hello")
+    assert match is not None
+    request = HttpRequest("GET", "/hello", [])
+    ids = {
+        build_event(request, match, api_id="a")["requestContext"]["requestId"] for _ in range(50)
+    }
+    assert len(ids) == 50
+
+
+def test_event_without_query_cookies_params_or_body_omits_them() -> None:
+    match = match_route(CONTRACT_ROUTES, "GET", "/users")
+    assert match is not None
+    event = build_event(HttpRequest("GET", "/users", [("Accept", "*/*")]), match, api_id="a")
+    for absent in ("cookies", "queryStringParameters", "pathParameters", "body"):
+        assert absent not in event
+    assert event["rawQueryString"] == ""
+    assert event["isBase64Encoded"] is False
+
+
+def test_query_values_are_decoded_and_repeated_keys_joined() -> None:
+    match = match_route(CONTRACT_ROUTES, "GET", "/users")
+    assert match is not None
+    request = HttpRequest("GET", "/users?email=a%2Bb%40x.io&limit=2&limit=3&empty=", [])
+    event = build_event(request, match, api_id="a")
+    assert event["rawQueryString"] == "email=a%2Bb%40x.io&limit=2&limit=3&empty="
+    assert event["queryStringParameters"] == {"email": "a+b@x.io", "limit": "2,3", "empty": ""}
+
+
+@pytest.mark.parametrize(
+    ("content_type", "encoded"),
+    [
+        ("application/json", False),
+        ("application/json; charset=utf-8", False),
+        ("text/plain", False),
+        ("application/xml", False),
+        ("application/octet-stream", True),
+        ("image/png", True),
+        ("application/x-www-form-urlencoded", True),
+        ("application/merge-patch+json", True),
+        (None, True),
+    ],
+)
+def test_non_text_bodies_arrive_base64_encoded(content_type: str | None, encoded: bool) -> None:
+    match = match_route(CONTRACT_ROUTES, "POST", "/users")
+    assert match is not None
+    headers = [("Content-Type", content_type)] if content_type else []
+    body = b'{"name": "Joy \xc3\xa9"}'
+    event = build_event(HttpRequest("POST", "/users", headers, body), match, api_id="a")
+    assert event["isBase64Encoded"] is encoded
+    decoded = base64.b64decode(event["body"]) if encoded else event["body"].encode()
+    assert decoded == body
+
+
+# ------------------------------------------------------------------------------ the response
+
+
+def test_full_response_maps_status_headers_cookies_and_body() -> None:
+    response = map_response(
+        {
+            "statusCode": 201,
+            "headers": {"Content-Type": "application/json", "Location": "/users/01"},
+            "cookies": ["a=1; Path=/", "b=2"],
+            "body": '{"user_id": "01"}',
+        }
+    )
+    assert response.status == 201
+    assert response.header("content-type") == "application/json"
+    assert response.header("location") == "/users/01"
+    assert [v for k, v in response.headers if k == "set-cookie"] == ["a=1; Path=/", "b=2"]
+    assert json.loads(response.body) == {"user_id": "01"}
+
+
+def test_base64_response_body_is_decoded() -> None:
+    png = b"\x89PNG\r\n\x1a\n\x00"
+    response = map_response(
+        {
+            "statusCode": 200,
+            "headers": {"content-type": "image/png"},
+            "body": base64.b64encode(png).decode(),
+            "isBase64Encoded": True,
+        }
+    )
+    assert response.body == png
+
+
+def test_simplified_response_is_200_json() -> None:
+    response = map_response({"message": "Hello from Lambda!"})
+    assert response.status == 200
+    assert response.header("content-type") == "application/json"
+    assert json.loads(response.body) == {"message": "Hello from Lambda!"}
+    text = map_response("Hello from Lambda!")
+    assert (text.status, text.body) == (200, b"Hello from Lambda!")
+
+
+def test_empty_204_has_no_body_and_no_content_type() -> None:
+    response = map_response({"statusCode": 204, "headers": {}})
+    assert (response.status, response.body, response.header("content-type")) == (204, b"", None)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"statusCode": "abc"},
+        {"statusCode": 99},
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "headers": ["x"]},
+        {"statusCode": 200, "body": "%%%", "isBase64Encoded": True},
+    ],
+)
+def test_malformed_responses_are_rejected(payload: dict[str, Any]) -> None:
+    with pytest.raises(MalformedResponseError):
+        map_response(payload)
+
+
+# -------------------------------------------------------------------------------------- CORS
+
+CORS = CorsConfig.from_api(
+    {
+        "AllowOrigins": ["https://app.example.com"],
+        "AllowMethods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        "AllowHeaders": ["content-type", "if-match"],
+        "ExposeHeaders": ["etag", "location"],
+        "MaxAge": 3600,
+    }
+)
+
+
+def test_preflight_from_an_allowed_origin_gets_the_configuration() -> None:
+    assert CORS is not None
+    headers = CORS.preflight_headers("https://app.example.com", "PUT", "Content-Type, If-Match")
+    assert headers["access-control-allow-origin"] == "https://app.example.com"
+    assert headers["access-control-allow-methods"] == "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+    assert headers["access-control-allow-headers"] == "content-type,if-match"
+    assert headers["access-control-max-age"] == "3600"
+    assert "access-control-allow-credentials" not in headers
+
+
+def test_preflight_from_another_origin_or_for_another_header_gets_no_cors_headers() -> None:
+    assert CORS is not None
+    assert CORS.preflight_headers("https://evil.example.com", "GET", None) == {}
+    assert CORS.preflight_headers("https://app.example.com", "GET", "x-secret") == {}
+
+
+def test_wildcard_origin_answers_star() -> None:
+    cors = CorsConfig.from_api({"AllowOrigins": ["*"], "AllowMethods": ["*"]})
+    assert cors is not None
+    assert cors.response_headers("http://any.example")["access-control-allow-origin"] == "*"
+    assert (
+        cors.preflight_headers("http://any.example", "DELETE", None)["access-control-allow-methods"]
+        == "DELETE"
+    )
+
+
+# ----------------------------------------------------------------- the gateway, stand-in pool
+
+
+class StandInPool:
+    """Answers invocations like a WorkerPool, with a canned result or exception."""
+
+    def __init__(self, result: InvokeResult | Exception) -> None:
+        self.result = result
+        self.events: list[dict[str, Any]] = []
+
+    def invoke(self, event: dict[str, Any], *, wait_s: float = 30.0) -> InvokeResult:
+        self.events.append(event)
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+    def close(self) -> None:
+        pass
+
+
+def _gateway(
+    result: InvokeResult | Exception, routes: list[Route] | None = None
+) -> tuple[Gateway, StandInPool]:
+    api = ApiConfig(
+        api_id="abc123",
+        name="users-api-dev",
+        routes=tuple(routes if routes is not None else CONTRACT_ROUTES),
+        integrations={"abc": Integration("abc", FUNCTION_ARN, "2.0", 30_000)},
+        cors=CORS,
+    )
+    pool = StandInPool(result)
+    log = open("/dev/null", "w")  # noqa: SIM115 - lives as long as the gateway
+    return Gateway(api, {FUNCTION_ARN: pool}, log=log), pool  # type: ignore[dict-item]
+
+
+OK = InvokeResult(
+    "r1",
+    payload={
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", "access-control-allow-origin": "*"},
+        "body": "{}",
+    },
+)
+
+
+def test_no_route_and_no_default_route_is_api_gateways_404() -> None:
+    gateway, pool = _gateway(OK, routes=[Route("GET /hello", "integrations/abc")])
+    response = gateway.handle(HttpRequest("GET", "/nope", []))
+    assert response.status == 404
+    assert json.loads(response.body) == {"message": "Not Found"}
+    assert response.header("apigw-requestid")
+    assert pool.events == []
+
+
+def test_function_error_is_500_and_busy_pool_is_503() -> None:
+    failed = InvokeResult("r1", error={"errorType": "ValueError", "errorMessage": "boom"})
+    gateway, _ = _gateway(failed)
+    response = gateway.handle(HttpRequest("GET", "/hello", []))
+    assert (response.status, json.loads(response.body)) == (
+        500,
+        {"message": "Internal Server Error"},
+    )
+    gateway, _ = _gateway(PoolBusyError("busy"))
+    response = gateway.handle(HttpRequest("GET", "/hello", []))
+    assert (response.status, json.loads(response.body)) == (503, {"message": "Service Unavailable"})
+
+
+def test_malformed_function_response_is_500() -> None:
+    gateway, _ = _gateway(InvokeResult("r1", payload={"statusCode": "nope"}))
+    assert gateway.handle(HttpRequest("GET", "/hello", [])).status == 500
+
+
+def test_body_over_10_mb_is_413_without_invoking() -> None:
+    gateway, pool = _gateway(OK)
+    big = b"x" * (10 * 1024 * 1024 + 1)
+    response = gateway.handle(HttpRequest("POST", "/users", [], big))
+    assert response.status == 413
+    assert pool.events == []
+
+
+def test_cors_headers_replace_the_functions_own() -> None:
+    gateway, pool = _gateway(OK)
+    allowed = gateway.handle(
+        HttpRequest("GET", "/users/01", [("Origin", "https://app.example.com")])
+    )
+    assert allowed.header("access-control-allow-origin") == "https://app.example.com"
+    assert allowed.header("access-control-expose-headers") == "etag,location"
+    other = gateway.handle(HttpRequest("GET", "/users/01", [("Origin", "https://evil.example")]))
+    assert other.header("access-control-allow-origin") is None
+    assert pool.events[0]["pathParameters"] == {"user_id": "01"}
+
+
+def test_preflight_is_answered_by_the_gateway_not_the_function() -> None:
+    gateway, pool = _gateway(OK)
+    response = gateway.handle(
+        HttpRequest(
+            "OPTIONS",
+            "/users",
+            [("Origin", "https://app.example.com"), ("Access-Control-Request-Method", "POST")],
+        )
+    )
+    assert response.status == 204
+    assert response.header("access-control-allow-origin") == "https://app.example.com"
+    assert pool.events == []
+    # Without the preflight headers, OPTIONS is an ordinary request for the routes.
+    gateway.handle(HttpRequest("OPTIONS", "/users", []))
+    assert pool.events[0]["routeKey"] == "$default"
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, int, StandInPool]]:
+    gateway, pool = _gateway(OK)
+    server = GatewayServer(("127.0.0.1", 0), gateway)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1", server.server_address[1], pool
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_server_keeps_connections_alive_and_reads_chunked_bodies(
+    served: tuple[str, int, StandInPool],
+) -> None:
+    host, port, pool = served
+    connection = http.client.HTTPConnection(host, port, timeout=5)
+    for _ in range(3):
+        connection.request("GET", "/hello?x=1")
+        response = connection.getresponse()
+        assert (response.status, response.read()) == (200, b"{}")
+    connection.request(
+        "POST",
+        "/users",
+        body=iter([b'{"name":', b'"Joy"}']),
+        headers={"Content-Type": "application/json"},  # no length: http.client sends chunks
+    )
+    response = connection.getresponse()
+    response.read()
+    assert pool.events[-1]["body"] == '{"name":"Joy"}'
+    connection.request("HEAD", "/hello")
+    response = connection.getresponse()
+    assert (response.status, response.read()) == (200, b"")
+    connection.close()
+
+
+# ------------------------------------------------------------------------------------ runtime
+
+STAND_IN_HANDLER = """
+import json, os, sys, time
+
+print("import-time output goes to the log, not the protocol")
+
+def handler(event, context):
+    print("handler output", flush=True)
+    sys.stdout.write("{not json\\n")
+    action = event.get("action")
+    if action == "sleep":
+        time.sleep(event["seconds"])
+    if action == "raise":
+        raise KeyError("missing")
+    if action == "exit":
+        os._exit(7)
+    return {
+        "request_id": context.aws_request_id,
+        "function_name": context.function_name,
+        "function_version": context.function_version,
+        "memory_limit_in_mb": context.memory_limit_in_mb,
+        "invoked_function_arn": context.invoked_function_arn,
+        "log_group_name": context.log_group_name,
+        "log_stream_name": context.log_stream_name,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "pid": os.getpid(),
+        "env": {k: os.environ.get(k) for k in ("USERS_TABLE", "AWS_ENDPOINT_URL", "AWS_REGION",
+                                             "AWS_LAMBDA_FUNCTION_NAME", "HOME")},
+        "cwd": os.getcwd(),
+    }
+"""
+
+
+def _spec(
+    code_dir: Path, handler: str = "standin.app.handler", timeout_s: float = 2
+) -> FunctionSpec:
+    return FunctionSpec(
+        name="users-api-test",
+        handler=handler,
+        runtime="python3.13",
+        timeout_s=timeout_s,
+        memory_mb=256,
+        code_dir=code_dir,
+        environment={"USERS_TABLE": "users-test"},
+    )
+
+
+@pytest.fixture
+def code_dir(tmp_path: Path) -> Path:
+    package = tmp_path / "package" / "standin"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "app.py").write_text(textwrap.dedent(STAND_IN_HANDLER))
+    return tmp_path / "package"
+
+
+CURRENT = Interpreter(sys.executable, f"{sys.version_info.major}.{sys.version_info.minor}")
+
+
+@pytest.fixture
+def pool(code_dir: Path, tmp_path: Path) -> Iterator[WorkerPool]:
+    log = (tmp_path / "function.log").open("w")
+    pool = WorkerPool(
+        _spec(code_dir), CURRENT, endpoint_url="http://127.0.0.1:4566", max_workers=2, log=log
+    )
+    yield pool
+    pool.close()
+    log.close()
+
+
+def test_handler_gets_a_real_context_and_lambdas_environment(pool: WorkerPool) -> None:
+    result = pool.invoke({}, request_id="req-123")
+    assert result.ok, result.error
+    answer = result.payload
+    assert answer["request_id"] == "req-123"
+    assert answer["function_name"] == "users-api-test"
+    assert answer["function_version"] == "$LATEST"
+    assert answer["memory_limit_in_mb"] == "256"
+    assert answer["invoked_function_arn"].endswith(":function:users-api-test")
+    assert answer["log_group_name"] == "/aws/lambda/users-api-test"
+    assert answer["log_stream_name"].count("/") == 3
+    assert 1000 < answer["remaining_ms"] <= 2000
+    assert answer["env"] == {
+        "USERS_TABLE": "users-test",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
+        "AWS_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "users-api-test",
+        "HOME": None,  # a clean environment, not the caller's
+    }
+    assert Path(answer["cwd"]) == pool.spec.code_dir
+
+
+def test_warm_worker_is_reused(pool: WorkerPool) -> None:
+    first = pool.invoke({})
+    second = pool.invoke({})
+    assert first.init_ms is not None
+    assert second.init_ms is None
+    assert first.payload["pid"] == second.payload["pid"]
+    assert pool.size == 1
+
+
+def test_concurrent_requests_get_their_own_workers_up_to_the_cap(pool: WorkerPool) -> None:
+    results: list[InvokeResult] = []
+
+    def call() -> None:
+        results.append(pool.invoke({"action": "sleep", "seconds": 0.5}))
+
+    threads = [threading.Thread(target=call) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.ok for r in results)
+    assert len({r.payload["pid"] for r in results}) == 2  # the third waited for a free one
+    assert pool.size == 2
+
+
+def test_timeout_kills_the_worker_and_the_next_request_gets_a_fresh_one(pool: WorkerPool) -> None:
+    first = pool.invoke({})
+    started = time.monotonic()
+    timed_out = pool.invoke({"action": "sleep", "seconds": 30})
+    assert time.monotonic() - started < 4
+    assert timed_out.timed_out
+    assert "Task timed out after 2.00 seconds" in timed_out.error["errorMessage"]  # type: ignore[index]
+    after = pool.invoke({})
+    assert after.ok
+    assert after.payload["pid"] != first.payload["pid"]
+
+
+def test_handler_exception_and_crash_are_errors_not_hangs(pool: WorkerPool) -> None:
+    raised = pool.invoke({"action": "raise"})
+    assert raised.error is not None
+    assert raised.error["errorType"] == "KeyError"
+    assert all("runtime.py" not in line for line in raised.error["stackTrace"])
+    crashed = pool.invoke({"action": "exit"})
+    assert crashed.error is not None
+    assert "exit code 7" in crashed.error["errorMessage"]
+    assert pool.invoke({}).ok
+
+
+def test_busy_pool_gives_up_after_the_wait(code_dir: Path, tmp_path: Path) -> None:
+    with (tmp_path / "log").open("w") as log:
+        pool = WorkerPool(_spec(code_dir), CURRENT, endpoint_url="x", max_workers=1, log=log)
+        try:
+            thread = threading.Thread(target=pool.invoke, args=({"action": "sleep", "seconds": 1},))
+            thread.start()
+            time.sleep(0.3)
+            with pytest.raises(PoolBusyError):
+                pool.invoke({}, wait_s=0.2)
+            thread.join()
+        finally:
+            pool.close()
+
+
+def test_import_failure_is_reported_with_the_missing_module(code_dir: Path, tmp_path: Path) -> None:
+    (code_dir / "standin" / "broken.py").write_text("import pydantic_core_nope\n")
+    with (tmp_path / "log").open("w") as log:
+        pool = WorkerPool(
+            _spec(code_dir, handler="standin.broken.handler"), CURRENT, endpoint_url="x", log=log
+        )
+        with pytest.raises(InitError) as raised:
+            pool.warm()
+        pool.close()
+    assert str(raised.value) == (
+        "handler standin.broken.handler failed to import: "
+        "No module named 'pydantic_core_nope' (ModuleNotFoundError)"
+    )
+
+
+def test_close_leaves_no_worker_running(pool: WorkerPool) -> None:
+    pool.invoke({})
+    processes = [w.process for w in pool._all]
+    pool.close()
+    assert processes
+    assert all(p.poll() is not None for p in processes)
+
+
+def test_interpreter_for_the_runtime_or_a_named_fallback() -> None:
+    found = find_interpreter("python3.13")
+    if found.fallback_reason is None:
+        assert found.version == "3.13"
+    else:
+        assert "python3.13 not found" in found.fallback_reason
+        assert found.path == sys.executable
+    with pytest.raises(ValueError, match="not a Python runtime"):
+        find_interpreter("nodejs20.x")
