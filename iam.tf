@@ -11,7 +11,7 @@ data "aws_iam_policy_document" "lambda_assume_role" {
 }
 
 resource "aws_iam_role" "function" {
-  name               = "${local.prefix}-users-api"
+  name               = "${local.prefix}-lambda"
   description        = "Execution role of the ${local.function_name} function"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
 }

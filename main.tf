@@ -25,7 +25,7 @@ provider "aws" {
 
 locals {
   prefix        = "${var.name}-${var.environment}"
-  function_name = "${local.prefix}-users-api"
+  function_name = local.prefix
   email_index   = "email-index"
 
   # The API's contract, once. `$default` sends every other request to the function too, so it

@@ -1,0 +1,126 @@
+"""The shared emulator stack: moto's server plus one `terraform apply` of the project's own
+configuration, once per test session.
+
+Tests that need deployed infrastructure (tests/infra, tests/e2e) take the session fixture
+`emulator_stack` and read what they need from it:
+
+    emulator_stack.endpoint        "http://127.0.0.1:<free port>"
+    emulator_stack.outputs         terraform outputs, plain values (api_url, users_table_name, ...)
+    emulator_stack.variables       the variables it was applied with
+    emulator_stack.client("iam")   a boto3 client pointed at the emulator (test credentials/region)
+    emulator_stack.state()         `terraform show -json` of the state
+    emulator_stack.stack           the tools.stage.Stack (workdir, plan(), timings, ...)
+    emulator_stack.emulator        the tools.emulator.Emulator (env() for an SDK's AWS_* variables)
+
+Tests marked `destroys_stack` run last in the session (tests/infra/test_destroy.py destroys the
+stack and proves nothing is left); if none ran, the fixture's teardown destroys it. It needs the
+package that `make build` writes (`make test` builds first).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tools.emulator import Emulator, EmulatorError, free_port
+from tools.stage import Stack, StackError
+
+# Non-default values where a default would hide whether the variable reaches the resource.
+STACK_VARIABLES: dict[str, Any] = {
+    "name": "users-api",
+    "environment": "dev",
+    "cors_allowed_origins": ["https://app.example.com", "http://127.0.0.1:3000"],
+    "throttling_burst_limit": 20,
+    "throttling_rate_limit": 10,
+    "log_retention_days": 7,
+    "lambda_memory_mb": 256,
+    "lambda_timeout_seconds": 10,
+}
+
+# Seconds per terraform step of the session's stack, shown in pytest's summary.
+TIMINGS: dict[str, float] = {}
+
+
+@dataclass
+class EmulatorStack:
+    emulator: Emulator
+    stack: Stack
+    variables: dict[str, Any]
+    outputs: dict[str, Any]
+    destroyed: bool = False
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
+    _state: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def endpoint(self) -> str:
+        return self.emulator.endpoint
+
+    def client(self, service: str) -> Any:
+        """A (cached) boto3 client for `service` against the emulator."""
+        if service not in self._clients:
+            self._clients[service] = self.emulator.client(service)
+        return self._clients[service]
+
+    def state(self) -> dict[str, Any]:
+        """`terraform show -json` of the state (read once: each read costs seconds)."""
+        if self._state is None:
+            self._state = self.stack.state_json()
+        return self._state
+
+    def destroy(self) -> None:
+        if not self.destroyed:
+            self.destroyed = True
+            self._state = None
+            self.stack.destroy()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "destroys_stack: destroys the shared emulator stack; runs last in the session"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Stable: every other test keeps its order, the destroying ones move to the end.
+    items.sort(key=lambda item: item.get_closest_marker("destroys_stack") is not None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TIMINGS:
+        steps = ", ".join(f"{step} {seconds:.1f}s" for step, seconds in TIMINGS.items())
+        terminalreporter.write_line(f"emulator stack (terraform): {steps}")
+
+
+@pytest.fixture(scope="session")
+def emulator_stack() -> Iterator[EmulatorStack]:
+    """moto's server on a free port with the project's Terraform applied to it, once."""
+    emulator = Emulator(port=free_port())
+    try:
+        emulator.start()
+    except EmulatorError as error:
+        pytest.fail(str(error), pytrace=False)
+    stack = Stack(emulator.endpoint, name=f"pytest-{os.getpid()}")
+    try:
+        stack.stage()
+        outputs = stack.apply(STACK_VARIABLES)
+    except StackError as error:
+        emulator.stop()
+        stack.remove()
+        pytest.fail(str(error), pytrace=False)
+    deployed = EmulatorStack(emulator, stack, dict(STACK_VARIABLES), outputs)
+    try:
+        yield deployed
+    finally:
+        try:
+            deployed.destroy()
+        except StackError as error:
+            print(f"warning: destroying the emulator stack failed: {error}", file=sys.stderr)
+        finally:
+            emulator.stop()
+            TIMINGS.update(stack.timings)
+            stack.remove()

@@ -1,0 +1,242 @@
+"""What `terraform apply` created, read back from the emulator through boto3."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.tables import EMAIL_INDEX, EMAILS_TABLE, USERS_TABLE
+
+if TYPE_CHECKING:
+    from tests.conftest import EmulatorStack
+
+pytestmark = pytest.mark.slow
+
+
+def _resource(deployed: EmulatorStack, address: str) -> dict[str, Any]:
+    for resource in deployed.state()["values"]["root_module"]["resources"]:
+        if resource["address"] == address:
+            return dict(resource["values"])
+    raise KeyError(address)
+
+
+def _sorted_by(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    return sorted(items, key=lambda item: item[key])
+
+
+@pytest.mark.parametrize(
+    ("output", "spec"),
+    [("users_table_name", USERS_TABLE), ("emails_table_name", EMAILS_TABLE)],
+)
+def test_table_matches_the_spec_the_unit_tests_use(
+    emulator_stack: EmulatorStack, output: str, spec: dict[str, Any]
+) -> None:
+    dynamodb = emulator_stack.client("dynamodb")
+    name = emulator_stack.outputs[output]
+    table = dynamodb.describe_table(TableName=name)["Table"]
+
+    assert table["BillingModeSummary"]["BillingMode"] == spec["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == spec["KeySchema"]
+    assert _sorted_by(table["AttributeDefinitions"], "AttributeName") == _sorted_by(
+        spec["AttributeDefinitions"], "AttributeName"
+    )
+    indexes = {
+        index["IndexName"]: (index["KeySchema"], index["Projection"])
+        for index in table.get("GlobalSecondaryIndexes", [])
+    }
+    assert indexes == {
+        index["IndexName"]: (index["KeySchema"], index["Projection"])
+        for index in spec.get("GlobalSecondaryIndexes", [])
+    }
+    assert table["SSEDescription"]["Status"] == "ENABLED"
+    assert table["DeletionProtectionEnabled"] is False
+    backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+    tags = {
+        tag["Key"]: tag["Value"]
+        for tag in dynamodb.list_tags_of_resource(ResourceArn=table["TableArn"])["Tags"]
+    }
+    assert tags == {"Project": "users-api", "Environment": "dev", "ManagedBy": "terraform"}
+
+
+def test_users_table_has_the_email_index_the_function_is_told_about(
+    emulator_stack: EmulatorStack,
+) -> None:
+    table = emulator_stack.client("dynamodb").describe_table(
+        TableName=emulator_stack.outputs["users_table_name"]
+    )["Table"]
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [EMAIL_INDEX]
+
+
+def test_function_configuration(emulator_stack: EmulatorStack) -> None:
+    outputs = emulator_stack.outputs
+    function = emulator_stack.client("lambda").get_function(FunctionName=outputs["function_name"])[
+        "Configuration"
+    ]
+    assert function["FunctionArn"] == outputs["function_arn"]
+    assert function["Handler"] == "users_api.app.handler"
+    assert function["Runtime"] == "python3.13"
+    assert function["Architectures"] == ["x86_64"]
+    assert function["MemorySize"] == emulator_stack.variables["lambda_memory_mb"]
+    assert function["Timeout"] == emulator_stack.variables["lambda_timeout_seconds"] < 30
+    assert function["TracingConfig"] == {"Mode": "PassThrough"}
+    assert function["Environment"]["Variables"] == {
+        "USERS_TABLE": outputs["users_table_name"],
+        "EMAILS_TABLE": outputs["emails_table_name"],
+        "EMAIL_INDEX": EMAIL_INDEX,
+        "LOG_LEVEL": "INFO",
+    }
+    digest = hashlib.sha256(emulator_stack.stack.zip_path.read_bytes()).digest()
+    assert function["CodeSha256"] == base64.b64encode(digest).decode()
+
+
+def test_function_role_is_the_stacks_own(emulator_stack: EmulatorStack) -> None:
+    function = emulator_stack.client("lambda").get_function(
+        FunctionName=emulator_stack.outputs["function_name"]
+    )["Configuration"]
+    role = emulator_stack.client("iam").get_role(RoleName=function["Role"].split("/")[-1])["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {
+            "Sid": "LambdaAssumesRole",
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+        }
+    ]
+
+
+def _as_set(value: str | list[str]) -> frozenset[str]:
+    return frozenset([value] if isinstance(value, str) else value)
+
+
+def test_iam_grants_exactly_the_calls_the_code_makes_on_exactly_these_arns(
+    emulator_stack: EmulatorStack,
+) -> None:
+    outputs = emulator_stack.outputs
+    iam = emulator_stack.client("iam")
+    function = emulator_stack.client("lambda").get_function(FunctionName=outputs["function_name"])
+    role_name = function["Configuration"]["Role"].split("/")[-1]
+    log_group_arn = _resource(emulator_stack, "aws_cloudwatch_log_group.function")["arn"]
+
+    assert iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == []
+    names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    assert len(names) == 1
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=names[0])["PolicyDocument"]
+    statements = document["Statement"]
+
+    for statement in statements:
+        assert statement["Effect"] == "Allow"
+        assert set(statement) == {"Sid", "Effect", "Action", "Resource"}  # no Not*, no Condition
+        assert not [action for action in _as_set(statement["Action"]) if "*" in action]
+        # Tracing is off in this stack, so not even X-Ray's Resource "*" may appear; the one
+        # wildcard allowed is "any log stream of the function's own log group".
+        for resource in _as_set(statement["Resource"]):
+            assert "*" not in resource or resource == f"{log_group_arn}:*", resource
+
+    granted = {
+        (statement["Sid"], resource): _as_set(statement["Action"])
+        for statement in statements
+        for resource in _as_set(statement["Resource"])
+    }
+    assert granted == {
+        ("ReadAndWriteUsers", outputs["users_table_arn"]): {
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Scan",
+        },
+        ("FindUsersByEmail", f"{outputs['users_table_arn']}/index/{EMAIL_INDEX}"): {
+            "dynamodb:Query"
+        },
+        ("ClaimAndReleaseEmails", outputs["emails_table_arn"]): {
+            "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        },
+        ("WriteOwnLogs", f"{log_group_arn}:*"): {"logs:CreateLogStream", "logs:PutLogEvents"},
+    }
+
+
+def test_log_groups_exist_with_the_retention(emulator_stack: EmulatorStack) -> None:
+    outputs = emulator_stack.outputs
+    groups = {
+        group["logGroupName"]: group
+        for group in emulator_stack.client("logs").describe_log_groups()["logGroups"]
+    }
+    assert outputs["function_log_group_name"] == f"/aws/lambda/{outputs['function_name']}"
+    for name in (outputs["function_log_group_name"], outputs["access_log_group_name"]):
+        assert groups[name]["retentionInDays"] == emulator_stack.variables["log_retention_days"]
+
+
+def test_http_api_with_cors_from_the_variable(emulator_stack: EmulatorStack) -> None:
+    api = emulator_stack.client("apigatewayv2").get_api(ApiId=emulator_stack.outputs["api_id"])
+    assert api["ProtocolType"] == "HTTP"
+    assert emulator_stack.outputs["api_url"] == api["ApiEndpoint"]
+    cors = api["CorsConfiguration"]
+    assert sorted(cors["AllowOrigins"]) == sorted(emulator_stack.variables["cors_allowed_origins"])
+    assert sorted(cors["AllowMethods"]) == ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"]
+    assert {"content-type", "if-match"} <= set(cors["AllowHeaders"])
+    assert {"etag", "location"} <= set(cors["ExposeHeaders"])
+    assert cors.get("AllowCredentials") is not True
+
+
+def test_one_lambda_proxy_integration_with_payload_format_2_0(
+    emulator_stack: EmulatorStack,
+) -> None:
+    apigw = emulator_stack.client("apigatewayv2")
+    integrations = apigw.get_integrations(ApiId=emulator_stack.outputs["api_id"])["Items"]
+    assert len(integrations) == 1
+    integration = integrations[0]
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["PayloadFormatVersion"] == "2.0"
+    assert emulator_stack.outputs["function_arn"] in integration["IntegrationUri"]
+    assert integration["TimeoutInMillis"] <= 30_000
+
+    routes = apigw.get_routes(ApiId=emulator_stack.outputs["api_id"])["Items"]
+    assert {route["Target"] for route in routes} == {f"integrations/{integration['IntegrationId']}"}
+    assert "$default" in {route["RouteKey"] for route in routes}
+
+
+def test_default_stage_auto_deploys_with_throttling_and_json_access_logs(
+    emulator_stack: EmulatorStack,
+) -> None:
+    stages = emulator_stack.client("apigatewayv2").get_stages(
+        ApiId=emulator_stack.outputs["api_id"]
+    )["Items"]
+    assert [stage["StageName"] for stage in stages] == ["$default"]
+    stage = stages[0]
+    assert stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 20
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 10
+    access_group = _resource(emulator_stack, "aws_cloudwatch_log_group.api_access")
+    assert stage["AccessLogSettings"]["DestinationArn"] == access_group["arn"]
+    log_format = json.loads(stage["AccessLogSettings"]["Format"])
+    assert log_format["requestId"] == "$context.requestId"
+    assert log_format["status"] == "$context.status"
+    assert log_format["routeKey"] == "$context.routeKey"
+
+
+def test_invoke_permission_is_scoped_to_this_api(emulator_stack: EmulatorStack) -> None:
+    policy = json.loads(
+        emulator_stack.client("lambda").get_policy(
+            FunctionName=emulator_stack.outputs["function_name"]
+        )["Policy"]
+    )
+    execution_arn = _resource(emulator_stack, "aws_apigatewayv2_api.users")["execution_arn"]
+    assert execution_arn.endswith(f":{emulator_stack.outputs['api_id']}")
+    [statement] = policy["Statement"]
+    assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": f"{execution_arn}/*/*"}}
+
+
+def test_outputs_are_ready_to_use(emulator_stack: EmulatorStack) -> None:
+    outputs = emulator_stack.outputs
+    assert not outputs["api_url"].endswith("/")
+    assert f"'{outputs['api_url']}/users'" in outputs["example_curl"]
+    assert outputs["users_table_name"] == "users-api-dev-users"
+    assert outputs["emails_table_name"] == "users-api-dev-user-emails"

@@ -1,0 +1,103 @@
+"""The configuration as text: formatted, free of emulator settings, one packaging seam."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tools.stage import REPO, build_zip
+
+ROOT_TF = sorted(REPO.glob("*.tf"))
+PACKAGE_TF = REPO / "package.tf"
+OFFLINE_PACKAGE_TF = REPO / "tools" / "offline" / "package.tf"
+
+requires_terraform = pytest.mark.skipif(
+    shutil.which("terraform") is None, reason="terraform is not installed"
+)
+
+
+@requires_terraform
+def test_terraform_files_are_formatted() -> None:
+    result = subprocess.run(
+        ["terraform", "fmt", "-check", "-diff", "-no-color", ".", "tools/offline"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "CHECKPOINT_DISABLE": "1"},
+    )
+    assert result.returncode == 0, f"run `make fmt`:\n{result.stdout}"
+
+
+def test_real_configuration_holds_no_emulator_endpoints_or_credentials() -> None:
+    forbidden = re.compile(
+        r"127\.0\.0\.1|localhost|endpoints\s*\{|access_key|secret_key|skip_credentials|"
+        r"skip_requesting_account_id|AKIA"
+    )
+    for path in [*ROOT_TF, OFFLINE_PACKAGE_TF]:
+        found = forbidden.findall(path.read_text())
+        assert not found, f"{path.name} holds local-only settings: {found}"
+
+
+def _locals(path: Path) -> set[str]:
+    return set(re.findall(r"^\s*(lambda_package_\w+)\s*=", path.read_text(), re.MULTILINE))
+
+
+def test_offline_package_file_exposes_the_same_locals_as_the_real_one() -> None:
+    assert (
+        _locals(PACKAGE_TF)
+        == _locals(OFFLINE_PACKAGE_TF)
+        == {
+            "lambda_package_path",
+            "lambda_package_hash",
+            "lambda_package_manifest",
+        }
+    )
+    # The rest of the configuration uses the package only through those locals.
+    for path in ROOT_TF:
+        if path != PACKAGE_TF:
+            assert "archive_file" not in path.read_text(), path.name
+
+
+def _tree(root: Path) -> None:
+    (root / "users_api").mkdir(parents=True)
+    (root / "users_api" / "app.py").write_text("def handler(event, context):\n    return {}\n")
+    (root / "users_api" / "__init__.py").write_text("")
+    (root / "zz.py").write_text("Z = 1\n")
+    (root / "users_api" / "app.py").chmod(0o755)
+
+
+def test_python_zip_is_byte_identical_for_the_same_tree(tmp_path: Path) -> None:
+    _tree(tmp_path / "one")
+    _tree(tmp_path / "two")
+    os.utime(tmp_path / "two" / "zz.py", (1_000_000_000, 1_000_000_000))
+    build_zip(tmp_path / "one", tmp_path / "one.zip")
+    build_zip(tmp_path / "two", tmp_path / "two.zip")
+
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
+    assert build_zip(tmp_path / "one", tmp_path / "two.zip") is False  # unchanged: not rewritten
+    with zipfile.ZipFile(tmp_path / "one.zip") as archive:
+        infos = archive.infolist()
+    assert [info.filename for info in infos] == [
+        "users_api/__init__.py",
+        "users_api/app.py",
+        "zz.py",
+    ]
+    assert {info.external_attr >> 16 for info in infos} == {0o100644}
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_python_zip_changes_with_the_content(tmp_path: Path) -> None:
+    _tree(tmp_path / "tree")
+    build_zip(tmp_path / "tree", tmp_path / "package.zip")
+    before = (tmp_path / "package.zip").read_bytes()
+    (tmp_path / "tree" / "zz.py").write_text("Z = 2\n")
+
+    assert build_zip(tmp_path / "tree", tmp_path / "package.zip") is True
+    assert (tmp_path / "package.zip").read_bytes() != before

@@ -1,0 +1,124 @@
+"""Terraform itself against the emulator: offline validate, the package precondition, the
+conditional X-Ray grant, and a quiet re-plan (except the emulator gaps listed below)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from tests.conftest import EmulatorStack
+
+pytestmark = pytest.mark.slow
+
+FUNCTION = "aws_lambda_function.users_api"
+
+# Attributes the emulator does not store, so every plan against it wants to set them again.
+# Each is checked instead in the plan's JSON to hold the configured value (expected_gap_values).
+EMULATOR_GAPS: dict[tuple[str, str], str] = {
+    (FUNCTION, "logging_config"): (
+        "moto 5.2.5 ignores LoggingConfig in CreateFunction and GetFunction returns none"
+    ),
+}
+
+
+def expected_gap_values(deployed: EmulatorStack) -> dict[tuple[str, str], Any]:
+    return {
+        (FUNCTION, "logging_config"): [
+            {
+                "log_format": "JSON",
+                "log_group": deployed.outputs["function_log_group_name"],
+                "application_log_level": "INFO",
+                "system_log_level": "WARN",
+            }
+        ],
+    }
+
+
+def test_offline_init_and_validate_in_the_staged_copy(emulator_stack: EmulatorStack) -> None:
+    stack = emulator_stack.stack
+    stack.validate()  # init already ran offline in the staged directory, from the mirror
+    assert (stack.workdir / ".terraform").is_dir()
+    assert not (stack.root / ".terraform").exists()
+    assert not (stack.root / "terraform.tfstate").exists()
+
+
+def test_re_plan_after_rebuilding_the_unchanged_package_shows_only_emulator_gaps(
+    emulator_stack: EmulatorStack, tmp_path: Path
+) -> None:
+    stack = emulator_stack.stack
+    deployed_zip = stack.zip_path.read_bytes()
+    # The same tree, freshly written (new mtimes), zipped again.
+    original_package = stack.package_dir
+    rebuilt_package = tmp_path / "package"
+    shutil.copytree(original_package, rebuilt_package, copy_function=shutil.copyfile)
+    try:
+        stack.stage(package_dir=rebuilt_package)
+        assert stack.zip_path.read_bytes() == deployed_zip, "the zip is not deterministic"
+        plan = stack.plan()
+    finally:
+        stack.stage(package_dir=original_package)
+
+    unexpected = [
+        (change.address, change.actions, attribute)
+        for change in plan.changes
+        for attribute in change.attributes
+        if (change.address, attribute) not in EMULATOR_GAPS or change.actions != ("update",)
+    ]
+    assert not unexpected, f"the re-plan wants changes beyond the emulator gaps: {unexpected}"
+    assert plan.exit_code == (2 if plan.changes else 0)
+
+    for (address, attribute), expected in expected_gap_values(emulator_stack).items():
+        planned = plan.resource_change(address)["change"]["after"][attribute]
+        assert planned == expected, f"{address}.{attribute} is planned as {planned}"
+
+
+def test_emulator_gaps_are_still_gaps(emulator_stack: EmulatorStack) -> None:
+    """When moto starts storing an attribute, its entry in EMULATOR_GAPS must go."""
+    function = emulator_stack.client("lambda").get_function(
+        FunctionName=emulator_stack.outputs["function_name"]
+    )["Configuration"]
+    assert "LoggingConfig" not in function, "moto stores LoggingConfig now: drop the gap"
+
+
+def test_package_built_for_another_architecture_is_refused_with_the_fix(
+    emulator_stack: EmulatorStack,
+) -> None:
+    result = emulator_stack.stack.terraform(
+        "plan",
+        "-input=false",
+        "-refresh=false",
+        "-var=lambda_architecture=arm64",
+        step="plan",
+        ok_codes=(1,),
+    )
+    message = " ".join(result.stderr.split())
+    assert "built for python3.13/x86_64" in message
+    assert "run make build LAMBDA_RUNTIME=python3.13 LAMBDA_ARCH=arm64" in message
+
+
+def test_x_ray_is_granted_only_with_tracing_and_is_the_only_wildcard(
+    emulator_stack: EmulatorStack,
+) -> None:
+    stack = emulator_stack.stack
+    stack.terraform(
+        "plan",
+        "-input=false",
+        "-refresh=false",
+        "-var=tracing_enabled=true",
+        "-out=tracing.tfplan",
+        step="plan",
+    )
+    shown = json.loads(stack.terraform("show", "-json", "tracing.tfplan", step="show").stdout)
+    changes = {change["address"]: change["change"] for change in shown["resource_changes"]}
+
+    policy = json.loads(changes["aws_iam_role_policy.function"]["after"]["policy"])
+    wildcard = [s for s in policy["Statement"] if s["Resource"] == "*"]
+    assert [(s["Sid"], sorted(s["Action"])) for s in wildcard] == [
+        ("SendTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"])
+    ]
+    assert changes[FUNCTION]["after"]["tracing_config"] == [{"mode": "Active"}]
