@@ -97,7 +97,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture(scope="session")
-def emulator_stack() -> Iterator[EmulatorStack]:
+def emulator_stack(request: pytest.FixtureRequest) -> Iterator[EmulatorStack]:
     """moto's server on a free port with the project's Terraform applied to it, once."""
     emulator = Emulator(port=free_port())
     try:
@@ -124,3 +124,5 @@ def emulator_stack() -> Iterator[EmulatorStack]:
             emulator.stop()
             TIMINGS.update(stack.timings)
             stack.remove()
+            if request.session.testsfailed == 0:
+                emulator.log_path.unlink(missing_ok=True)  # kept only to debug a failure
