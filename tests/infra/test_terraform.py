@@ -122,3 +122,33 @@ def test_x_ray_is_granted_only_with_tracing_and_is_the_only_wildcard(
         ("SendTraces", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"])
     ]
     assert changes[FUNCTION]["after"]["tracing_config"] == [{"mode": "Active"}]
+
+
+def test_bad_variable_values_are_rejected_each_with_its_rule(
+    emulator_stack: EmulatorStack,
+) -> None:
+    bad = {
+        "name": "Users_API",
+        "environment": "qa",
+        "lambda_runtime": "python3.9",
+        "lambda_architecture": "arm",
+        "lambda_memory_mb": "64",
+        "lambda_timeout_seconds": "30",
+        "log_level": "TRACE",
+        "log_retention_days": "8",
+        "cors_allowed_origins": '["app.example.com/"]',
+        "throttling_burst_limit": "0",
+        "throttling_rate_limit": "-1",
+    }
+    result = emulator_stack.stack.terraform(
+        "plan",
+        "-input=false",
+        "-refresh=false",
+        *(f"-var={name}={value}" for name, value in bad.items()),
+        step="plan",
+        ok_codes=(1,),
+    )
+    message = " ".join(result.stderr.split())
+    # Terraform reports every failed validation at once; each names its variable first.
+    rejected = {name for name in bad if f"│ {name} must" in message or f" {name} must " in message}
+    assert rejected == set(bad), f"accepted: {set(bad) - rejected}"
