@@ -135,7 +135,9 @@ class LocalStack:
     def start(self) -> LocalGateway:
         self.emulator = Emulator(port=self.emulator_port, host=self.host)
         self.emulator.start()
-        self.stack = Stack(self.emulator.endpoint, name=STACK_NAME)
+        # One staged directory per emulator port: two `make local` on other ports never share state.
+        name = STACK_NAME if self.emulator_port == 4566 else f"{STACK_NAME}-{self.emulator_port}"
+        self.stack = Stack(self.emulator.endpoint, name=name)
         # A fresh emulator holds nothing: state left by a run that was killed is stale.
         self.stack.remove()
         with ticking("applying the Terraform"):
@@ -186,9 +188,18 @@ def explain(error: Exception, api_port: int) -> list[str]:
     if isinstance(error, LocalError | EmulatorError):
         return [f"error: {error}"]
     if isinstance(error, StackError):
+        summary = str(error).splitlines()[0]
+        detail = next(
+            (
+                line.strip("│ ").strip()
+                for line in error.stderr_tail.splitlines()
+                if "Error:" in line
+            ),
+            "",
+        )
         return [
-            f"error: {error}",
-            "fix the configuration (terraform validate in .local/stacks/local), then make local",
+            f"error: {summary}" + (f": {detail}" if detail else ""),
+            "fix the Terraform configuration (or the package: make build), then run make local",
         ]
     if isinstance(error, InitError):
         return [

@@ -26,6 +26,7 @@ import pytest
 
 from tools.emulator import free_port
 from tools.gateway import LocalGateway, start_gateway
+from tools.runtime import InitError, Interpreter
 
 REPO = Path(__file__).resolve().parents[2]
 ALLOWED_ORIGIN = "https://app.example.com"  # in the session stack's cors_allowed_origins
@@ -266,12 +267,32 @@ def test_requests_carry_the_deployed_functions_identity(
     assert client.request("GET", "/hello").json()["path"] == "/hello"
 
 
+@pytest.mark.skipif(
+    not Path("/root/.pyenv/versions/3.12.1/bin/python").exists(), reason="needs Python 3.12"
+)
+def test_package_built_for_another_python_fails_at_import_with_the_module_named(
+    emulator_stack: Any, gateway: LocalGateway
+) -> None:
+    # pydantic/pydantic#6557 locally: the deployed 3.13 package's compiled pydantic_core cannot
+    # load under 3.12, and the gateway says so before serving instead of answering 500s.
+    (pool,) = gateway.gateway.pools.values()
+    with pytest.raises(InitError, match=r"failed to import: .*pydantic_core"):
+        start_gateway(
+            endpoint_url=emulator_stack.endpoint,
+            package_zip=emulator_stack.stack.zip_path,
+            cache_dir=REPO / ".local" / "runtime",
+            port=free_port(),
+            interpreter=Interpreter("/root/.pyenv/versions/3.12.1/bin/python", "3.12"),
+            sdk_paths=pool.sdk_paths,
+        )
+
+
 # ------------------------------------------------------------- tools/local.py, whole lifecycle
 
 
 @pytest.mark.skipif(
     os.environ.get("E2E_LOCAL_LIFECYCLE") != "1",
-    reason="a second emulator + apply + destroy (~70 s); set E2E_LOCAL_LIFECYCLE=1 to run it",
+    reason="a second emulator + apply + destroy (~55 s); set E2E_LOCAL_LIFECYCLE=1 to run it",
 )
 def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None:
     api_port, emulator_port = free_port(), free_port()
@@ -313,7 +334,7 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None
     assert process.returncode == 0, err
     assert url in out
     assert "curl" in out
-    assert "destroy done" in err
+    assert "destroy done" in err, err
     assert [pid for pid in children if _alive(pid)] == []
 
 
