@@ -20,6 +20,7 @@ package that `make build` writes (`make test` builds first).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any
 import pytest
 
 from tools.emulator import Emulator, EmulatorError, free_port
-from tools.stage import Stack, StackError
+from tools.stage import STACKS_DIR, Stack, StackError
 
 # Non-default values where a default would hide whether the variable reaches the resource.
 STACK_VARIABLES: dict[str, Any] = {
@@ -96,6 +97,24 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(f"emulator stack (terraform): {steps}")
 
 
+def _remove_stacks_of_dead_sessions() -> None:
+    """Staged stacks of killed sessions (their emulator is gone with them)."""
+    for workdir in STACKS_DIR.glob("pytest-*"):
+        pid = workdir.name.removeprefix("pytest-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.fixture(scope="session")
 def emulator_stack(request: pytest.FixtureRequest) -> Iterator[EmulatorStack]:
     """moto's server on a free port with the project's Terraform applied to it, once."""
@@ -104,6 +123,7 @@ def emulator_stack(request: pytest.FixtureRequest) -> Iterator[EmulatorStack]:
         emulator.start()
     except EmulatorError as error:
         pytest.fail(str(error), pytrace=False)
+    _remove_stacks_of_dead_sessions()
     stack = Stack(emulator.endpoint, name=f"pytest-{os.getpid()}")
     try:
         stack.stage()

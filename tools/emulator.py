@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import os
@@ -142,6 +143,9 @@ class Emulator:
                 raise EmulatorError(
                     f"cannot run {command[0]} ({error}); run `make venv` to install moto[server]"
                 ) from error
+        # A process that exits without stop() (an uncaught error, sys.exit) still ends the
+        # server; only SIGKILL of this process can leave it behind.
+        atexit.register(self.stop)
         try:
             self._wait_ready()
         except BaseException:
@@ -181,7 +185,9 @@ class Emulator:
         return "\n".join(text.splitlines()[-lines:])
 
     def stop(self) -> None:
+        """Kill moto_server's whole process group (SIGTERM, then SIGKILL); idempotent."""
         process, self._process = self._process, None
+        atexit.unregister(self.stop)
         if process is None or process.poll() is not None:
             return
         for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):

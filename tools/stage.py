@@ -23,12 +23,16 @@ API (stable; progress lines go to stderr, each prefixed "==> "):
 
     stack = Stack(endpoint="http://127.0.0.1:4566", name="local")
     stack.stage()                       # (re)write the staged directory and the zip; -> Path
-    stack.init()                        # terraform init (offline, fast after the first time)
+    stack.init()                        # terraform init (offline from the mirror, < 1 s)
+    stack.validate()                    # terraform validate
     outputs = stack.apply({"environment": "dev"})   # -> {"api_url": ..., ...} (plain values)
     stack.outputs()                     # the same, read from the state
     plan = stack.plan()                 # Plan(exit_code, changes, json): -detailed-exitcode
     plan.exit_code                      # 0 no changes, 2 changes
     plan.changes                        # [Change(address, actions, attributes), ...]
+    plan.resource_change(address)       # that resource's entry of the plan JSON
+    stack.plan_exit_code()              # just the exit code
+    stack.terraform(*args, step="...", ok_codes=(0,))  # any other command, in the workdir
     stack.state_json()                  # `terraform show -json` of the state
     stack.destroy()                     # destroy(refresh=False) skips the refresh: quicker
     stack.remove()                      # delete the staged directory
@@ -40,7 +44,8 @@ seconds. Every failing step raises `StackError`, whose message ends with terrafo
 lines (`error.stderr_tail`); a missing package says to run `make build`. `stage()` is called by
 `init()` if needed; `apply()` calls `init()` if needed.
 
-`python -m tools.stage --endpoint URL [--name N] [init|apply|plan|destroy]` runs one step by hand.
+`stack.zip_path` is the deployed zip. `python -m tools.stage --endpoint URL [--name N]
+{stage,init,apply,plan,destroy}` runs one step by hand.
 """
 
 from __future__ import annotations
