@@ -123,7 +123,15 @@ Ctrl-C (or SIGTERM) destroys the stack and stops everything.
 class LocalStack:
     """What `make local` started, so whatever happens it can be stopped in reverse order."""
 
-    def __init__(self, host: str, emulator_port: int, api_port: int, max_workers: int) -> None:
+    def __init__(
+        self,
+        host: str,
+        emulator_port: int,
+        api_port: int,
+        max_workers: int,
+        stopping: threading.Event | None = None,
+    ) -> None:
+        self.stopping = stopping or threading.Event()
         self.host = host
         self.emulator_port = emulator_port
         self.api_port = api_port
@@ -132,16 +140,27 @@ class LocalStack:
         self.stack: Stack | None = None
         self.gateway: LocalGateway | None = None
 
+    def _check(self) -> None:
+        if self.stopping.is_set():
+            raise Shutdown
+
     def start(self) -> LocalGateway:
+        """Each step runs to its end (a signal is acted on between steps, see main)."""
         self.emulator = Emulator(port=self.emulator_port, host=self.host)
         self.emulator.start()
+        self._check()
         # One staged directory per emulator port: two `make local` on other ports never share state.
         name = STACK_NAME if self.emulator_port == 4566 else f"{STACK_NAME}-{self.emulator_port}"
         self.stack = Stack(self.emulator.endpoint, name=name)
         # A fresh emulator holds nothing: state left by a run that was killed is stale.
         self.stack.remove()
         with ticking("applying the Terraform"):
-            self.stack.apply({})
+            try:
+                self.stack.apply({})
+            except StackError:
+                self._check()  # Ctrl-C in a terminal interrupts terraform too: not a failure
+                raise
+        self._check()
         progress(f"starting the API on http://{self.host}:{self.api_port}")
         self.gateway = start_gateway(
             endpoint_url=self.emulator.endpoint,
@@ -151,6 +170,7 @@ class LocalStack:
             port=self.api_port,
             max_workers=self.max_workers,
         )
+        self._check()
         interpreter = self.gateway.interpreter
         progress(f"handler warm under Python {interpreter.version} ({interpreter.path})")
         return self.gateway
@@ -228,18 +248,20 @@ def main(argv: list[str] | None = None) -> int:
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        first = not stopping.is_set()
+        # The first signal lets the running step (terraform, pip) end cleanly and stops between
+        # steps: killing terraform mid-run would orphan its provider process. A second one
+        # aborts the step at once.
+        if stopping.is_set():
+            raise Shutdown
         stopping.set()
-        if first:
-            print(file=sys.stderr)
-            progress(f"{signal.Signals(signum).name}: shutting down")
-        raise Shutdown
+        print(file=sys.stderr)
+        progress(f"{signal.Signals(signum).name}: shutting down (again to abort the current step)")
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
 
     started = time.monotonic()
-    local = LocalStack(args.host, args.emulator_port, args.api_port, args.max_workers)
+    local = LocalStack(args.host, args.emulator_port, args.api_port, args.max_workers, stopping)
     code = 0
     try:
         preflight(args.host, args.emulator_port, args.api_port)
@@ -250,8 +272,8 @@ def main(argv: list[str] | None = None) -> int:
             ),
             flush=True,
         )
-        while not stopping.is_set():
-            stopping.wait(3600)
+        while not stopping.wait(3600):
+            pass
     except Shutdown:
         pass
     except Exception as error:
