@@ -20,8 +20,10 @@ from users_api.paging import PageTokens
 from users_api.routes import ROUTER, Services
 from users_api.store import Tables, UserStore
 
+# Only our logger: the root logger's level is the runtime's (Lambda's `logging_config`), and
+# raising it would let botocore's INFO chatter into every cold start's logs.
 logger = logging.getLogger("users_api")
-logging.getLogger().setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO").upper())
 
 _CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
