@@ -233,10 +233,15 @@ class Stack:
 
     # --- staging --------------------------------------------------------------------------
 
-    def stage(self, package_dir: Path | None = None) -> Path:
-        """Write the staged directory: the .tf files, the override, the CLI config, the zip."""
+    def stage(self, package_dir: Path | None = None, manifest: Path | None = None) -> Path:
+        """Write the staged directory: the .tf files, the override, the CLI config, the zip.
+
+        `package_dir`/`manifest` replace the package to deploy from now on (e.g. a rebuild).
+        """
         if package_dir is not None:
             self.package_dir = package_dir
+        if manifest is not None:
+            self.manifest = manifest
         if not self.package_dir.is_dir() or not self.manifest.is_file():
             raise StackError(
                 f"the Lambda package is missing ({self.package_dir.relative_to(self.root)} and "

@@ -4,7 +4,8 @@ conditional X-Ray grant, and a quiet re-plan (except the emulator gaps listed be
 from __future__ import annotations
 
 import json
-import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +53,25 @@ def test_re_plan_after_rebuilding_the_unchanged_package_shows_only_emulator_gaps
 ) -> None:
     stack = emulator_stack.stack
     deployed_zip = stack.zip_path.read_bytes()
-    # The same tree, freshly written (new mtimes), zipped again.
-    original_package = stack.package_dir
-    rebuilt_package = tmp_path / "package"
-    shutil.copytree(original_package, rebuilt_package, copy_function=shutil.copyfile)
+    deployed = (stack.package_dir, stack.manifest)
+    # `make build` again, into a fresh directory (new files, new mtimes), then zip it again.
+    build = ["tools/build.py", "--runtime", "python3.13", "--architecture", "x86_64"]
+    subprocess.run(
+        [sys.executable, *build, "--out", str(tmp_path), "--cache-dir", "build"],
+        cwd=stack.root,
+        check=True,
+        capture_output=True,
+    )
+    rebuilt = json.loads((tmp_path / "package.json").read_text())
+    assert rebuilt["sha256"] == json.loads(deployed[1].read_text())["sha256"], (
+        "lambda/ changed since `make build`: run make build"
+    )
     try:
-        stack.stage(package_dir=rebuilt_package)
+        stack.stage(package_dir=tmp_path / "package", manifest=tmp_path / "package.json")
         assert stack.zip_path.read_bytes() == deployed_zip, "the zip is not deterministic"
         plan = stack.plan()
     finally:
-        stack.stage(package_dir=original_package)
+        stack.stage(*deployed)
 
     unexpected = [
         (change.address, change.actions, attribute)
