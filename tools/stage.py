@@ -244,8 +244,8 @@ class Stack:
             self.manifest = manifest
         if not self.package_dir.is_dir() or not self.manifest.is_file():
             raise StackError(
-                f"the Lambda package is missing ({self.package_dir.relative_to(self.root)} and "
-                f"{self.manifest.relative_to(self.root)}): run make build"
+                f"the Lambda package is missing ({self._shown(self.package_dir)} and "
+                f"{self._shown(self.manifest)}): run make build"
             )
         work = self.workdir
         work.mkdir(parents=True, exist_ok=True)
@@ -405,10 +405,13 @@ class Stack:
         self._staged = self._initialised = False
 
     def _where(self) -> str:
+        return self._shown(self.workdir)
+
+    def _shown(self, path: Path) -> str:
         try:
-            return str(self.workdir.relative_to(self.root))
+            return str(path.relative_to(self.root))
         except ValueError:
-            return str(self.workdir)
+            return str(path)
 
 
 class _Timer:
