@@ -41,24 +41,18 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import parse_qsl, unquote
 
-try:
-    from tools.runtime import (
-        FunctionSpec,
-        InitError,
-        Interpreter,
-        PoolBusyError,
-        WorkerPool,
-        find_interpreter,
-    )
-except ImportError:  # run as a script from tools/
-    from runtime import (  # type: ignore[no-redef]
-        FunctionSpec,
-        InitError,
-        Interpreter,
-        PoolBusyError,
-        WorkerPool,
-        find_interpreter,
-    )
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # `python tools/gateway.py` imports tools.* like the tests do
+
+from tools.runtime import (  # noqa: E402
+    FunctionSpec,
+    InitError,
+    Interpreter,
+    PoolBusyError,
+    WorkerPool,
+    find_interpreter,
+)
 
 # API Gateway's payload limit for HTTP APIs.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -819,10 +813,7 @@ def prepare_runtime(
     fallback under the current interpreter, which has boto3: the same code with dependencies built
     for that interpreter, since the deployed package's compiled modules would not import.
     """
-    try:
-        from tools import build
-    except ImportError:  # run as a script from tools/
-        import build  # type: ignore[no-redef]
+    from tools import build
 
     if interpreter.fallback_reason is None:
         deps = local_dir / "runtime-deps" / f"python{interpreter.version}"
@@ -847,7 +838,7 @@ class LocalGateway:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def close(self) -> None:
         self.server.shutdown()
