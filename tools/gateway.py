@@ -592,7 +592,12 @@ class Gateway:
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = time.time()
         request_id = new_request_id()
-        context: dict[str, Any] = {"routeKey": "-", "integrationError": "-", "latency": "-"}
+        context: dict[str, Any] = {
+            "routeKey": "-",
+            "integrationError": "-",
+            "latency": "-",
+            "status": "-",
+        }
         response = self._handle(request, request_id, started, context)
         response.headers.append(("apigw-requestid", request_id))
         response.headers.append(("date", formatdate(usegmt=True)))
@@ -648,6 +653,7 @@ class Gateway:
             print(f"[gateway] {exc}", file=self.log, flush=True)
             return internal_server_error()
         context["latency"] = f"{result.duration_ms:.0f}"
+        context["status"] = "200"  # Lambda's own status: function errors are in the payload
         if time.time() - started > integration.timeout_ms / 1000:
             context["integrationError"] = "integration timeout"
             return gateway_error(503, "Service Unavailable")
@@ -690,6 +696,8 @@ class Gateway:
             "responseLength": str(len(response.body)),
             "integrationErrorMessage": context["integrationError"],
             "integration.error": context["integrationError"],
+            "integrationStatus": context["status"],
+            "integration.status": context["status"],
             "integrationLatency": context["latency"],
             "integration.latency": context["latency"],
             "responseLatency": f"{(time.time() - started) * 1000:.0f}",

@@ -272,7 +272,12 @@ class Worker:
         deadline_ms = int(time.time() * 1000 + self.spec.timeout_s * 1000)
         init_ms = self.init_ms if self.fresh else None
         self.fresh = False
-        message = {"event": event, "request_id": request_id, "deadline_ms": deadline_ms}
+        message = {
+            "event": event,
+            "request_id": request_id,
+            "deadline_ms": deadline_ms,
+            "invoked_function_arn": self.spec.arn,
+        }
         try:
             self._out.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
             reply = self._read_message(self.spec.timeout_s)
@@ -509,7 +514,7 @@ class WorkerPool:
 class LambdaContext:
     """The context object Lambda's Python runtime passes to the handler."""
 
-    def __init__(self, request_id: str, deadline_ms: int) -> None:
+    def __init__(self, request_id: str, deadline_ms: int, invoked_function_arn: str = "") -> None:
         self.aws_request_id = request_id
         self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -518,7 +523,8 @@ class LambdaContext:
         self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
         region = os.environ.get("AWS_REGION", "us-east-1")
         self.invoked_function_arn = (
-            f"arn:aws:lambda:{region}:123456789012:function:{self.function_name}"
+            invoked_function_arn
+            or f"arn:aws:lambda:{region}:123456789012:function:{self.function_name}"
         )
         self.identity = None
         self.client_context = None
@@ -641,7 +647,9 @@ def worker_main() -> int:
             f"START RequestId: {request_id} "
             f"Version: {os.environ.get('AWS_LAMBDA_FUNCTION_VERSION')}"
         )
-        context = LambdaContext(request_id, message["deadline_ms"])
+        context = LambdaContext(
+            request_id, message["deadline_ms"], message.get("invoked_function_arn", "")
+        )
         reply = _invoke(handler, message["event"], context)
         print(f"END RequestId: {request_id}", flush=True)
         writer.write(reply + b"\n")

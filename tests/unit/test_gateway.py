@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
 import sys
 import textwrap
@@ -358,18 +359,19 @@ class StandInPool:
 
 
 def _gateway(
-    result: InvokeResult | Exception, routes: list[Route] | None = None
+    result: InvokeResult | Exception,
+    routes: list[Route] | None = None,
+    integration_timeout_ms: int = 30_000,
 ) -> tuple[Gateway, StandInPool]:
     api = ApiConfig(
         api_id="abc123",
         name="users-api-dev",
         routes=tuple(routes if routes is not None else CONTRACT_ROUTES),
-        integrations={"abc": Integration("abc", FUNCTION_ARN, "2.0", 30_000)},
+        integrations={"abc": Integration("abc", FUNCTION_ARN, "2.0", integration_timeout_ms)},
         cors=CORS,
     )
     pool = StandInPool(result)
-    log = open("/dev/null", "w")  # noqa: SIM115 - lives as long as the gateway
-    return Gateway(api, {FUNCTION_ARN: pool}, log=log), pool  # type: ignore[dict-item]
+    return Gateway(api, {FUNCTION_ARN: pool}, log=io.StringIO()), pool  # type: ignore[dict-item]
 
 
 OK = InvokeResult(
@@ -400,6 +402,26 @@ def test_function_error_is_500_and_busy_pool_is_503() -> None:
         {"message": "Internal Server Error"},
     )
     gateway, _ = _gateway(PoolBusyError("busy"))
+    response = gateway.handle(HttpRequest("GET", "/hello", []))
+    assert (response.status, json.loads(response.body)) == (503, {"message": "Service Unavailable"})
+
+
+def test_function_timeout_is_500_and_integration_timeout_is_503() -> None:
+    timed_out = InvokeResult(
+        "r1",
+        error={"errorType": "Sandbox.Timedout", "errorMessage": "Task timed out"},
+        timed_out=True,
+    )
+    gateway, _ = _gateway(timed_out)
+    assert gateway.handle(HttpRequest("GET", "/hello", [])).status == 500
+
+    class SlowPool(StandInPool):
+        def invoke(self, event: dict[str, Any], *, wait_s: float = 30.0) -> InvokeResult:
+            time.sleep(0.2)
+            return OK
+
+    gateway, _ = _gateway(OK, integration_timeout_ms=100)
+    gateway.pools = {FUNCTION_ARN: SlowPool(OK)}  # type: ignore[dict-item]
     response = gateway.handle(HttpRequest("GET", "/hello", []))
     assert (response.status, json.loads(response.body)) == (503, {"message": "Service Unavailable"})
 
@@ -526,6 +548,7 @@ def _spec(
         memory_mb=256,
         code_dir=code_dir,
         environment={"USERS_TABLE": "users-test"},
+        arn=FUNCTION_ARN,
     )
 
 
@@ -560,7 +583,7 @@ def test_handler_gets_a_real_context_and_lambdas_environment(pool: WorkerPool) -
     assert answer["function_name"] == "users-api-test"
     assert answer["function_version"] == "$LATEST"
     assert answer["memory_limit_in_mb"] == "256"
-    assert answer["invoked_function_arn"].endswith(":function:users-api-test")
+    assert answer["invoked_function_arn"] == FUNCTION_ARN
     assert answer["log_group_name"] == "/aws/lambda/users-api-test"
     assert answer["log_stream_name"].count("/") == 3
     assert 1000 < answer["remaining_ms"] <= 2000
