@@ -9,6 +9,7 @@ Tests that need deployed infrastructure (tests/infra, tests/e2e) take the sessio
     emulator_stack.variables       the variables it was applied with
     emulator_stack.client("iam")   a boto3 client pointed at the emulator (test credentials/region)
     emulator_stack.state()         `terraform show -json` of the state
+    emulator_stack.resource(addr)  one resource's attributes from the state file (instant)
     emulator_stack.stack           the tools.stage.Stack (workdir, plan(), timings, ...)
     emulator_stack.emulator        the tools.emulator.Emulator (env() for an SDK's AWS_* variables)
 
@@ -72,6 +73,10 @@ class EmulatorStack:
         if self._state is None:
             self._state = self.stack.state_json()
         return self._state
+
+    def resource(self, address: str) -> dict[str, Any]:
+        """The attributes of one resource, from the state file (no terraform run)."""
+        return self.stack.resources()[address]
 
     def destroy(self) -> None:
         if not self.destroyed:

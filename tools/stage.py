@@ -34,6 +34,7 @@ API (stable; progress lines go to stderr, each prefixed "==> "):
     stack.plan_exit_code()              # just the exit code
     stack.terraform(*args, step="...", ok_codes=(0,))  # any other command, in the workdir
     stack.state_json()                  # `terraform show -json` of the state
+    stack.resources()                   # {address: attributes} from the state file (instant)
     stack.destroy()                     # destroy(refresh=False) skips the refresh: quicker
     stack.remove()                      # delete the staged directory
 
@@ -380,6 +381,25 @@ class Stack:
     def state_json(self) -> dict[str, Any]:
         result = self.terraform("show", "-json", step="show")
         return dict(json.loads(result.stdout or "{}"))
+
+    def resources(self) -> dict[str, dict[str, Any]]:
+        """Address -> attributes of every managed resource, read straight from the state file.
+
+        No terraform run (so no seconds spent loading the provider's schema); the attributes are
+        the state's own, e.g. `resources()["aws_apigatewayv2_api.users"]["execution_arn"]`.
+        """
+        path = self.workdir / "terraform.tfstate"
+        state = json.loads(path.read_text()) if path.exists() else {}
+        found: dict[str, dict[str, Any]] = {}
+        for resource in state.get("resources", []):
+            if resource.get("mode") != "managed" or resource.get("module"):
+                continue
+            base = f"{resource['type']}.{resource['name']}"
+            for instance in resource.get("instances", []):
+                key = instance.get("index_key")
+                suffix = "" if key is None else f"[{json.dumps(key)}]"
+                found[base + suffix] = dict(instance.get("attributes", {}))
+        return found
 
     def destroy(self, *, refresh: bool = True) -> None:
         """terraform destroy with the variables of the last apply (no-op without a state).

@@ -17,13 +17,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.slow
 
 
-def _resource(deployed: EmulatorStack, address: str) -> dict[str, Any]:
-    for resource in deployed.state()["values"]["root_module"]["resources"]:
-        if resource["address"] == address:
-            return dict(resource["values"])
-    raise KeyError(address)
-
-
 def _sorted_by(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item[key])
 
@@ -120,7 +113,7 @@ def test_iam_grants_exactly_the_calls_the_code_makes_on_exactly_these_arns(
     iam = emulator_stack.client("iam")
     function = emulator_stack.client("lambda").get_function(FunctionName=outputs["function_name"])
     role_name = function["Configuration"]["Role"].split("/")[-1]
-    log_group_arn = _resource(emulator_stack, "aws_cloudwatch_log_group.function")["arn"]
+    log_group_arn = emulator_stack.resource("aws_cloudwatch_log_group.function")["arn"]
 
     assert iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == []
     names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
@@ -212,7 +205,7 @@ def test_default_stage_auto_deploys_with_throttling_and_json_access_logs(
     assert stage["AutoDeploy"] is True
     assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == 20
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 10
-    access_group = _resource(emulator_stack, "aws_cloudwatch_log_group.api_access")
+    access_group = emulator_stack.resource("aws_cloudwatch_log_group.api_access")
     assert stage["AccessLogSettings"]["DestinationArn"] == access_group["arn"]
     log_format = json.loads(stage["AccessLogSettings"]["Format"])
     assert log_format["requestId"] == "$context.requestId"
@@ -226,7 +219,7 @@ def test_invoke_permission_is_scoped_to_this_api(emulator_stack: EmulatorStack) 
             FunctionName=emulator_stack.outputs["function_name"]
         )["Policy"]
     )
-    execution_arn = _resource(emulator_stack, "aws_apigatewayv2_api.users")["execution_arn"]
+    execution_arn = emulator_stack.resource("aws_apigatewayv2_api.users")["execution_arn"]
     assert execution_arn.endswith(f":{emulator_stack.outputs['api_id']}")
     [statement] = policy["Statement"]
     assert statement["Action"] == "lambda:InvokeFunction"
