@@ -184,7 +184,10 @@ class LocalStack:
             self.gateway = None
         if self.stack is not None and self.emulator is not None:
             stack, self.stack = self.stack, None
-            problems += _attempt("terraform destroy", stack.destroy)
+            # The state was written by this run's apply: no need to read every resource back.
+            problems += _attempt("terraform destroy", lambda: stack.destroy(refresh=False))
+            if not problems:
+                stack.remove()
         if self.emulator is not None:
             progress("stopping the emulator")
             self.emulator.stop()
