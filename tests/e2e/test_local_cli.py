@@ -37,3 +37,19 @@ def test_local_refuses_a_taken_api_port_and_says_how_to_pick_another() -> None:
     assert f"port {port} on 127.0.0.1 is already in use" in lines[0]
     assert "make local API_PORT=" in lines[0]
     assert result.stdout == ""
+
+
+def test_local_without_terraform_says_how_to_install_it() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "local.py"), "--api-port", str(free_port())],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/nonexistent", "HOME": "/tmp"},
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) <= 2, result.stderr
+    assert "terraform is not on PATH" in lines[0]
+    assert "install Terraform" in lines[0]
