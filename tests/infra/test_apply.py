@@ -233,3 +233,16 @@ def test_outputs_are_ready_to_use(emulator_stack: EmulatorStack) -> None:
     assert f"'{outputs['api_url']}/users'" in outputs["example_curl"]
     assert outputs["users_table_name"] == "users-api-dev-users"
     assert outputs["emails_table_name"] == "users-api-dev-user-emails"
+
+
+def test_function_waits_for_its_log_group_and_its_permissions(
+    emulator_stack: EmulatorStack,
+) -> None:
+    state = json.loads((emulator_stack.stack.workdir / "terraform.tfstate").read_text())
+    [function] = [
+        resource
+        for resource in state["resources"]
+        if resource["type"] == "aws_lambda_function" and resource["name"] == "users_api"
+    ]
+    dependencies = set(function["instances"][0]["dependencies"])
+    assert {"aws_cloudwatch_log_group.function", "aws_iam_role_policy.function"} <= dependencies
