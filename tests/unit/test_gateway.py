@@ -15,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,8 +34,11 @@ from tools.gateway import (
     Route,
     build_event,
     function_arn_from_uri,
+    load_api,
+    load_function,
     map_response,
     match_route,
+    package_sha256,
 )
 from tools.runtime import (
     FunctionSpec,
@@ -691,3 +695,114 @@ def test_interpreter_for_the_runtime_or_a_named_fallback() -> None:
         assert found.path == sys.executable
     with pytest.raises(ValueError, match="not a Python runtime"):
         find_interpreter("nodejs20.x")
+
+
+# ------------------------------------------------------------------ configuration from the emulator
+
+
+class StandInApiGateway:
+    """apigatewayv2's answers for one HTTP API, shaped like boto3's."""
+
+    def get_apis(self) -> dict[str, Any]:
+        return {
+            "Items": [
+                {
+                    "ApiId": "abc123",
+                    "Name": "users-api-dev",
+                    "ProtocolType": "HTTP",
+                    "CorsConfiguration": {"AllowOrigins": ["https://app.example.com"]},
+                }
+            ]
+        }
+
+    def get_routes(self, ApiId: str) -> dict[str, Any]:  # noqa: N803 - boto3's name
+        return {"Items": [{"RouteKey": r.route_key, "Target": r.target} for r in CONTRACT_ROUTES]}
+
+    def get_integrations(self, ApiId: str) -> dict[str, Any]:  # noqa: N803
+        uri = (
+            "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+            f"{FUNCTION_ARN}/invocations"
+        )
+        return {
+            "Items": [
+                {
+                    "IntegrationId": "abc",
+                    "IntegrationType": "AWS_PROXY",
+                    "IntegrationUri": uri,
+                    "PayloadFormatVersion": "2.0",
+                    "TimeoutInMillis": 10500,
+                }
+            ]
+        }
+
+    def get_stages(self, ApiId: str) -> dict[str, Any]:  # noqa: N803
+        return {
+            "Items": [
+                {
+                    "StageName": "$default",
+                    "AccessLogSettings": {"Format": '{"id":"$context.requestId"}'},
+                }
+            ]
+        }
+
+
+def test_api_configuration_is_read_from_apigatewayv2() -> None:
+    api = load_api(StandInApiGateway())
+    assert api.api_id == "abc123"
+    assert {r.route_key for r in api.routes} == {r.route_key for r in CONTRACT_ROUTES}
+    integration = api.integration_for(api.routes[0])
+    assert integration is not None
+    assert (integration.function_arn, integration.timeout_ms) == (FUNCTION_ARN, 10500)
+    assert api.cors is not None
+    assert api.cors.allow_origins == ("https://app.example.com",)
+    assert api.access_log_format == '{"id":"$context.requestId"}'
+
+
+def _package(tmp_path: Path) -> Path:
+    zip_path = tmp_path / "lambda.zip"
+    with zipfile.ZipFile(zip_path, "w") as archive:
+        archive.writestr("users_api/__init__.py", "")
+        archive.writestr("users_api/app.py", "def handler(event, context):\n    return {}\n")
+    return zip_path
+
+
+class StandInLambda:
+    def __init__(self, code_sha256: str) -> None:
+        self.code_sha256 = code_sha256
+
+    def get_function(self, FunctionName: str) -> dict[str, Any]:  # noqa: N803
+        return {
+            "Configuration": {
+                "FunctionName": "users-api-dev-users-api",
+                "FunctionArn": FunctionName,
+                "Handler": "users_api.app.handler",
+                "Runtime": "python3.13",
+                "Timeout": 10,
+                "MemorySize": 256,
+                "Environment": {"Variables": {"USERS_TABLE": "users-api-dev-users"}},
+                "CodeSha256": self.code_sha256,
+                "PackageType": "Zip",
+            }
+        }
+
+
+def test_function_is_read_with_its_package_checked_against_code_sha256(tmp_path: Path) -> None:
+    zip_path = _package(tmp_path)
+    client = StandInLambda(package_sha256(zip_path))
+    spec = load_function(
+        client, FUNCTION_ARN, package_zip=zip_path, cache_dir=tmp_path / "cache", region="us-east-1"
+    )
+    assert (spec.handler, spec.runtime, spec.timeout_s, spec.memory_mb) == (
+        "users_api.app.handler",
+        "python3.13",
+        10,
+        256,
+    )
+    assert spec.environment == {"USERS_TABLE": "users-api-dev-users"}
+    assert (spec.code_dir / "users_api" / "app.py").is_file()
+
+    stale = StandInLambda(base64.b64encode(b"\0" * 32).decode())
+    with pytest.raises(ValueError, match="is not the package the function runs"):
+        load_function(
+            stale, FUNCTION_ARN, package_zip=zip_path, cache_dir=tmp_path / "c", region="us-east-1"
+        )
