@@ -290,10 +290,7 @@ def test_package_built_for_another_python_fails_at_import_with_the_module_named(
 # ------------------------------------------------------------- tools/local.py, whole lifecycle
 
 
-@pytest.mark.skipif(
-    os.environ.get("E2E_LOCAL_LIFECYCLE") != "1",
-    reason="a second emulator + apply + destroy (~55 s); set E2E_LOCAL_LIFECYCLE=1 to run it",
-)
+# The one test that pays for a second emulator + apply + destroy (~1 min): `make local` itself.
 def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None:
     api_port, emulator_port = free_port(), free_port()
     process = subprocess.Popen(
