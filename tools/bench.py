@@ -438,6 +438,10 @@ def measure_cold_start(
         "ratio": cpu["handler"] / cpu["floor"],
         "floor_plus_ms": cpu["floor_plus"],
         "ratio_to_floor_plus": cpu["handler"] / cpu["floor_plus"],
+        # Neighbouring runs share the machine's load: the per-round ratio is the steadier figure.
+        "ratio_per_round_median": statistics.median(
+            h["cpu_ms"] / f["cpu_ms"] for h, f in zip(runs["handler"], runs["floor"], strict=True)
+        ),
         "wall_ms": wall,
         "wall_ratio": wall["handler"] / wall["floor"],
         "handler_import_wall_ms": median("handler", "import_ms"),
@@ -1058,8 +1062,8 @@ def cold_rows(report: Report, fn: FunctionPython, pairs: int, shipped_pairs: int
         report.add(
             f"cold start: import + first request vs floor ({pairs} rounds, median CPU ms)",
             f"{cold['handler_ms']:.0f} ms vs {cold['floor_ms']:.0f} ms = {cold['ratio']:.2f}x "
-            f"(wall {cold['wall_ms']['handler']:.0f} vs {cold['wall_ms']['floor']:.0f} ms = "
-            f"{cold['wall_ratio']:.2f}x; first request {cold['first_request_wall_ms']:.0f} ms)",
+            f"(per round {cold['ratio_per_round_median']:.2f}x; wall {cold['wall_ratio']:.2f}x; "
+            f"first request {cold['first_request_wall_ms']:.0f} ms)",
             f"<= {COLD_RATIO_TARGET:.2f}x",
             passed(cold["ratio"] <= COLD_RATIO_TARGET),
         )
