@@ -45,16 +45,23 @@ seconds. Every failing step raises `StackError`, whose message ends with terrafo
 lines (`error.stderr_tail`); a missing package says to run `make build`. `stage()` is called by
 `init()` if needed; `apply()` calls `init()` if needed.
 
-`stack.zip_path` is the deployed zip. `python -m tools.stage --endpoint URL [--name N]
-{stage,init,apply,plan,destroy}` runs one step by hand.
+terraform runs in its own process group: a terminal's Ctrl-C reaches the caller only; when
+the caller is interrupted mid-step (KeyboardInterrupt or any exception), terraform gets SIGINT
+(it stops cleanly and writes its state), then its whole group SIGKILL after 15 s, so no
+provider process is left behind. `stack.zip_path` is the deployed zip.
+
+`python -m tools.stage --endpoint URL [--name N] {stage,init,apply,plan,destroy}` runs one step
+by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -302,14 +309,25 @@ class Stack:
         """Run `terraform <args>` in the staged directory; StackError unless its code is ok."""
         if shutil.which("terraform") is None:
             raise StackError("terraform is not installed: install Terraform >= 1.5 and retry")
-        result = subprocess.run(
-            ["terraform", *args, "-no-color"],
+        command = ["terraform", *args, "-no-color"]
+        # Its own process group: a terminal's Ctrl-C reaches us, not terraform, and if we are
+        # interrupted we stop terraform *and its provider* (killing terraform alone orphans it).
+        with subprocess.Popen(
+            command,
             cwd=self.workdir,
             env=self.env(),
-            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            check=False,
-        )
+            start_new_session=True,
+        ) as process:
+            try:
+                stdout, stderr = process.communicate()
+            except BaseException:
+                _interrupt_group(process)
+                raise
+        result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
         if result.returncode not in tuple(ok_codes):
             tail = "\n".join(result.stderr.strip().splitlines()[-25:])
             raise StackError(
@@ -432,6 +450,22 @@ class Stack:
             return str(path.relative_to(self.root))
         except ValueError:
             return str(path)
+
+
+def _interrupt_group(process: subprocess.Popen[str], grace: float = 15.0) -> None:
+    """SIGINT terraform's group (it stops cleanly, saving state), then SIGKILL what is left."""
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.communicate(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # a provider that outlived terraform
 
 
 class _Timer:
