@@ -146,7 +146,8 @@ def render_markdown(report: Report) -> str:
     ]
     for row in report.rows:
         result = row.result.replace("|", "\\|")
-        lines.append(f"| {row.measure} | {result} | {row.target} | {row.status} |")
+        measure = f"↳ {row.measure.strip()}" if row.measure.startswith("  ") else row.measure
+        lines.append(f"| {measure} | {result} | {row.target} | {row.status} |")
     if report.notes:
         lines.append("")
         lines += [f"- {note}" for note in report.notes]
