@@ -1,25 +1,32 @@
 """`make bench`: the handler's speed against its floor, round trips, package size, throughput.
 
-    .venv/bin/python tools/bench.py [--pairs 20] [--iterations 5000] [--load-seconds 10]
-                                    [--skip-local] [--json bench.json] [--markdown FILE]
+    .venv/bin/python tools/bench.py [--pairs 20] [--shipped-pairs 5] [--iterations 5000]
+        [--load-seconds 10] [--concurrency 16] [--skip-local] [--json bench.json] [--markdown F]
 
-Prints one table (stdout; progress on stderr) and writes the same figures to bench.json:
+Prints one table (stdout; progress on stderr), marks each target PASS/FAIL, and writes the same
+figures to bench.json (exit 0 either way: it reports, it does not gate):
 
-- cold start: a fresh process of the function's Python (pyenv 3.13, PYTHONPATH = build/package +
-  the runtime's boto3, as Lambda orders them) importing `users_api.app` and serving its first
+- cold start: a fresh process of the function's Python (tools.build.find_interpreter; PYTHONPATH =
+  build/package + the runtime's boto3, the order Lambda uses; the venv's Python with lambda/ when
+  that interpreter is missing, said in a note) importing `users_api.app` and serving its first
   request (GET /users?id=...), against the floor: a fresh process importing boto3 and pydantic
   (`pydantic.BaseModel`, which performs the real import) and creating one DynamoDB client. The
   DynamoDB call goes to a stub HTTP endpoint on loopback (AWS_ENDPOINT_URL) answering a canned
-  GetItem: in-process, no moto, so the only noise is the loopback round trip. Floor and handler
-  alternate in one loop; medians and their ratio. Bytecode for both is cached in a prefix
-  (build/bench-pycache) so neither pays compilation; a second, shorter loop runs the package
-  without bytecode, as the zip ships it. `-X importtime` names where our modules' time goes.
-- warm overhead: under the same interpreter, the handler with the store's client replaced by a
-  fake answering canned DynamoDB responses at once: p50/p99 of get, create, update, list, and
-  each layer's share (event parsing, routing, validation, store marshalling, serialisation).
+  GetItem, in this process: no moto, so the only extra is one loopback round trip. Floor, handler
+  and floor+ (the floor plus one model with a constrained field and one GetItem: what any pydantic
+  handler pays) run in rotation; medians of CPU time (the machine is shared) and their ratio, wall
+  time alongside. Bytecode comes from a prefix (build/bench-pycache) so nothing compiles; a
+  shorter loop then runs the package without bytecode, as the zip ships it. `-X importtime`
+  names what importing the handler adds once the floor is imported.
+- warm overhead: under the same interpreter (a child process), the handler with the store's
+  client replaced by a fake answering canned DynamoDB responses at once: p50/p99 of get, create,
+  update, list; then a pass with timers around each layer (event parsing, routing, validation,
+  store marshalling, serialisation) inside whole requests.
 - DynamoDB round trips per request, counted against moto's mock_aws (as the unit tests do).
-- package size: zipped as archive_file does (tools/build.write_zip) and unzipped (manifest).
-- requests/s and p99 through `make local`'s HTTP front for a mixed workload (information).
+- package size: zipped as archive_file does (tools.build.write_zip) and unzipped (manifest).
+- requests/s, p50, p99 through `make local`'s HTTP front (emulator, terraform apply, gateway on
+  free ports, torn down afterwards) for a mixed workload at concurrency 16 (information). If the
+  stack cannot start, that row says why and the rest still prints.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import math
 import os
 import platform
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -395,8 +403,6 @@ def cold_env(fn: FunctionPython, endpoint: str, *, bytecode: bool) -> dict[str, 
 
 def drop_package_bytecode() -> None:
     """Remove the prefix's bytecode of build/package (keeping the SDK's and the stdlib's)."""
-    import shutil
-
     mirrored = PYCACHE / PACKAGE.relative_to(PACKAGE.anchor)
     shutil.rmtree(mirrored, ignore_errors=True)
 
