@@ -53,7 +53,8 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def _port_in_use(host: str, port: int) -> bool:
+def port_in_use(host: str, port: int) -> bool:
+    """Whether a listener holds `port` on `host` (what would make a server's bind fail)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         # Like the server will: only a listener makes the bind fail, not TIME_WAIT leftovers.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -120,7 +121,7 @@ class Emulator:
     def start(self) -> Emulator:
         if self._process is not None:
             return self
-        if _port_in_use(self.host, self.port):
+        if port_in_use(self.host, self.port):
             raise EmulatorError(
                 f"port {self.port} on {self.host} is already in use (another emulator or "
                 f"`make local`?); stop that process or choose another port, e.g. "

@@ -20,7 +20,6 @@ import argparse
 import errno
 import shutil
 import signal
-import socket
 import sys
 import threading
 import time
@@ -34,7 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # `python tools/local.py` imports tools.* like the tests do
 
-from tools.emulator import Emulator, EmulatorError  # noqa: E402
+from tools.emulator import Emulator, EmulatorError, port_in_use  # noqa: E402
 from tools.gateway import LocalGateway, start_gateway  # noqa: E402
 from tools.runtime import InitError  # noqa: E402
 from tools.stage import Stack, StackError  # noqa: E402
@@ -53,16 +52,6 @@ class LocalError(Exception):
 
 def progress(message: str) -> None:
     print(f"==> {message}", file=sys.stderr, flush=True)
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as error:
-            return error.errno == errno.EADDRINUSE
-    return False
 
 
 def preflight(host: str, emulator_port: int, api_port: int) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from tests.tables import EMAIL_INDEX, create_tables
 from tools import build
+from tools.emulator import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_PY = ROOT / "tools" / "build.py"
@@ -203,13 +203,6 @@ def function_python(manifest: dict[str, Any]) -> Path:
             f"pyenv install {manifest['python_version']} to run this test"
         )
     return python
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
