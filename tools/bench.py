@@ -1,6 +1,6 @@
 """`make bench`: the handler's speed against its floor, round trips, package size, throughput.
 
-    .venv/bin/python tools/bench.py [--pairs 20] [--shipped-pairs 5] [--iterations 5000]
+    .venv/bin/python tools/bench.py [--pairs 30] [--shipped-pairs 4] [--iterations 5000]
         [--load-seconds 10] [--concurrency 16] [--skip-local] [--json bench.json] [--markdown F]
 
 Prints one table (stdout; progress on stderr), marks each target PASS/FAIL, and writes the same
@@ -1170,10 +1170,10 @@ def local_rows(report: Report, seconds: float, concurrency: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure the function (make bench).")
     parser.add_argument(
-        "--pairs", type=int, default=20, help="cold-start rounds (floor, handler, floor+)"
+        "--pairs", type=int, default=30, help="cold-start rounds (floor, handler, floor+)"
     )
     parser.add_argument(
-        "--shipped-pairs", type=int, default=5, help="rounds without the package's bytecode"
+        "--shipped-pairs", type=int, default=4, help="rounds without the package's bytecode"
     )
     parser.add_argument("--iterations", type=int, default=5000, help="warm requests per route")
     parser.add_argument("--warmup", type=int, default=500)
