@@ -249,6 +249,13 @@ WARM_EVENTS: dict[str, dict[str, Any]] = {
     "list": make_event("GET", "/users", route_key="GET /users", query={"limit": "10"}),
 }
 COLD_EVENT = make_event("GET", "/users", route_key="GET /users", query={"id": USER_ID})
+# A cold start whose first request writes: the first one that builds the pydantic models.
+COLD_WRITE_EVENT = make_event(
+    "POST",
+    "/users",
+    route_key="POST /users",
+    body={"user_id": "c1", "name": "Cold", "email": "c@x.io"},
+)
 
 
 # --- the function's interpreter and environment ------------------------------------------------
@@ -371,7 +378,7 @@ _t1 = time.perf_counter()
 _response = users_api.app.handler(%r, None)
 _t2, _c2 = time.perf_counter(), time.process_time()
 import json
-assert _response["statusCode"] == 200, _response
+assert _response["statusCode"] in (200, 201), _response
 print(json.dumps({"import_ms": (_t1 - _t0) * 1e3, "first_request_ms": (_t2 - _t1) * 1e3,
                   "total_ms": (_t2 - _t0) * 1e3, "cpu_ms": (_c2 - _c0) * 1e3}))
 """
@@ -414,6 +421,7 @@ def measure_cold_start(
     scripts = {
         "floor": FLOOR_SCRIPT,
         "handler": HANDLER_SCRIPT % (COLD_EVENT,),
+        "handler_write": HANDLER_SCRIPT % (COLD_WRITE_EVENT,),
         "floor_plus": FLOOR_PLUS_SCRIPT,
     }
     # One untimed round: all then read the stdlib's and the SDK's bytecode from the prefix.
@@ -445,6 +453,8 @@ def measure_cold_start(
         "ratio": cpu["handler"] / cpu["floor"],
         "floor_plus_ms": cpu["floor_plus"],
         "ratio_to_floor_plus": cpu["handler"] / cpu["floor_plus"],
+        "write_first_ms": cpu["handler_write"],
+        "write_first_ratio": cpu["handler_write"] / cpu["floor"],
         # Neighbouring runs share the machine's load: the per-round ratio is the steadier figure.
         "ratio_per_round_median": statistics.median(
             h["cpu_ms"] / f["cpu_ms"] for h, f in zip(runs["handler"], runs["floor"], strict=True)
@@ -639,10 +649,9 @@ def stage_timers(app: Any, services: Any) -> Iterator[dict[str, int]]:
     In context rather than one layer at a time, so the parts add up to the whole request:
     parsing = http.parse_event; routing = Router.resolve; validation = models.validate and the
     path parameter's check; store = the UserStore methods (item marshalling and the fake call);
-    serialisation = building the response body (model_dump[_json], json.dumps) and to_event.
+    serialisation = building the response body (routes' json_response) and to_event.
     """
-    from users_api import http, routes
-    from users_api.models import User
+    from users_api import http, models, routes
 
     totals = dict.fromkeys(STAGES, 0)
     clock = time.perf_counter_ns
@@ -667,23 +676,14 @@ def stage_timers(app: Any, services: Any) -> Iterator[dict[str, int]]:
             undo.append(lambda: delattr(owner, name))
         setattr(owner, name, timed(stage, getattr(owner, name)))
 
-    json_module = vars(routes)["json"]
-
-    class _TimedJson:
-        dumps = staticmethod(timed("serialisation", json_module.dumps))
-        loads = staticmethod(json_module.loads)
-
     patch(app, "parse_event", "parsing")
     patch(routes.ROUTER, "resolve", "routing")
-    patch(routes, "validate", "validation")
+    patch(models, "validate", "validation")  # the write routes import it on each call
     patch(routes, "_user_id_param", "validation")
     for method in ("get", "get_by_email", "list_page", "create", "update", "delete"):
         patch(services.store, method, "store")
-    patch(routes, "_user_response", "serialisation")
+    patch(routes, "json_response", "serialisation")
     patch(http.Response, "to_event", "serialisation")
-    patch(User, "model_dump", "serialisation")
-    setattr(routes, "json", _TimedJson)  # noqa: B010 - not a public name of routes
-    undo.append(lambda: setattr(routes, "json", json_module))
     try:
         yield totals
     finally:
@@ -1077,6 +1077,11 @@ def cold_rows(report: Report, fn: FunctionPython, pairs: int, shipped_pairs: int
             f"first request {cold['first_request_wall_ms']:.0f} ms)",
             f"<= {COLD_RATIO_TARGET:.2f}x",
             passed(cold["ratio"] <= COLD_RATIO_TARGET),
+        )
+        report.add(
+            "  first request a write (POST /users: imports pydantic, builds the models)",
+            f"{cold['write_first_ms']:.0f} ms vs {cold['floor_ms']:.0f} ms = "
+            f"{cold['write_first_ratio']:.2f}x",
         )
         report.add(
             "  vs floor+ (+ one model with a Field, + one GetItem)",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -15,40 +14,19 @@ from pydantic import (
 )
 
 from users_api.errors import ValidationFailed
-
-USER_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-MAX_NAME_LENGTH = 200
-MAX_EMAIL_LENGTH = 254
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 100
-
-# Pragmatic address check (RFC 5322 is far looser): one @, no spaces, a dotted domain of
-# letters/digits/hyphens. Stored lower-case so uniqueness ignores case.
-_EMAIL = re.compile(
-    r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?=.{1,253}$)"
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+from users_api.rules import (
+    DEFAULT_PAGE_SIZE,
+    MAX_NAME_LENGTH,
+    MAX_PAGE_SIZE,
+    USER_ID_PATTERN,
+    normalise_email,
 )
-
-
-def _normalise_email(value: str) -> str:
-    email = value.strip().lower()
-    local = email.partition("@")[0]
-    if (
-        len(email) > MAX_EMAIL_LENGTH
-        or not _EMAIL.match(email)
-        or local.startswith(".")
-        or local.endswith(".")
-        or ".." in local
-    ):
-        raise ValueError("value is not a valid email address")
-    return email
-
 
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)
 ]
-Email = Annotated[str, AfterValidator(_normalise_email)]
+Email = Annotated[str, AfterValidator(normalise_email)]
 
 
 class _Input(BaseModel):
@@ -87,7 +65,7 @@ class UserPatch(_Input):
 
 
 class User(BaseModel):
-    """A stored user, as every route returns it."""
+    """A stored user, as every route returns it (served from `store.UserRecord`, drift-tested)."""
 
     user_id: UserId
     name: str
@@ -95,10 +73,6 @@ class User(BaseModel):
     created_at: str = Field(description="ISO-8601 UTC, set by the server on create")
     updated_at: str = Field(description="ISO-8601 UTC, set by the server on every change")
     version: int = Field(ge=1, description="1 on create, +1 on each update; the ETag")
-
-    @property
-    def etag(self) -> str:
-        return f'"{self.version}"'
 
 
 class UserPage(BaseModel):

@@ -12,12 +12,9 @@ import base64
 import binascii
 import hashlib
 import hmac
-import re
 
 from users_api.errors import BadRequest
-from users_api.models import USER_ID_PATTERN
-
-_USER_ID = re.compile(USER_ID_PATTERN)
+from users_api.rules import is_user_id
 
 
 class PageTokens:
@@ -34,7 +31,7 @@ class PageTokens:
         except (binascii.Error, UnicodeDecodeError, ValueError):
             user_id = ""
         if not (
-            _USER_ID.match(user_id)
+            is_user_id(user_id)
             and _b64(user_id.encode()) == payload  # only the canonical encoding
             and hmac.compare_digest(signature, self._signature(user_id))
         ):

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from dataclasses import dataclass
 
-from pydantic import TypeAdapter, ValidationError
-
 from users_api.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
 from users_api.http import Request, Response, json_response
-from users_api.models import (
-    Email,
-    ListQuery,
-    User,
-    UserCreate,
-    UserId,
-    UserPatch,
-    UserReplace,
-    field_errors,
-    validate,
-)
 from users_api.paging import PageTokens
 from users_api.routing import Router
+from users_api.rules import INVALID_EMAIL, USER_ID_PATTERN, is_user_id, normalise_email
 from users_api.store import (
     KEEP,
     Contention,
@@ -31,10 +18,14 @@ from users_api.store import (
     Keep,
     UserExists,
     UserNotFound,
+    UserRecord,
     UserStore,
     VersionMismatch,
     now_iso,
 )
+
+# Routes that read never import pydantic (`users_api.models`): a cold start that serves a read
+# skips its import and schema building. Routes that take input import the models on first use.
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +40,19 @@ ROUTER: Router[Services] = Router()
 
 _USERS_QUERY = frozenset({"id", "email", "limit", "next_token"})
 _ETAG = re.compile(r'^\s*(W/)?"([^"]*)"\s*$')
-_user_id = TypeAdapter(UserId)
-_email = TypeAdapter(Email)
 
 
-def _user_response(status: int, user: User, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, user.model_dump_json(), {"ETag": user.etag, **(headers or {})})
+def _user_response(
+    status: int, user: UserRecord, headers: dict[str, str] | None = None
+) -> Response:
+    return json_response(status, user.as_dict(), {"ETag": user.etag, **(headers or {})})
 
 
 def _user_id_param(request: Request) -> str:
     value = request.path_params.get("user_id", "")
-    try:
-        return _user_id.validate_python(value)
-    except ValidationError:
-        raise NotFound(f"User {value!r} not found", code="user_not_found") from None
+    if not is_user_id(value):
+        raise _not_found(value)
+    return value
 
 
 def _if_match(request: Request) -> set[int] | None:
@@ -115,9 +105,11 @@ def hello(request: Request, _: Services) -> Response:
 
 @ROUTER.route("POST", "/users")
 def create_user(request: Request, services: Services) -> Response:
+    from users_api.models import UserCreate, validate
+
     data = validate(UserCreate, request.json())
     now = now_iso()
-    user = User.model_construct(
+    user = UserRecord(
         user_id=data.user_id or uuid.uuid4().hex,
         name=data.name,
         email=data.email,
@@ -163,36 +155,36 @@ def get_or_list_users(request: Request, services: Services) -> Response:
         )
     if "id" in query:
         user_id = query["id"]
-        try:
-            _user_id.validate_python(user_id)
-        except ValidationError as error:
-            raise ValidationFailed(_query_errors("id", error)) from None
+        if not is_user_id(user_id):
+            raise _invalid_query("id", f"String should match pattern '{USER_ID_PATTERN}'")
         user = services.store.get(user_id)
         if user is None:
             raise _not_found(user_id)
         return _user_response(200, user)
     if "email" in query:
         try:
-            email = _email.validate_python(query["email"])
-        except ValidationError as error:
-            raise ValidationFailed(_query_errors("email", error)) from None
+            email = normalise_email(query["email"])
+        except ValueError:
+            raise _invalid_query("email", INVALID_EMAIL) from None
         user = services.store.get_by_email(email)
         if user is None:
             raise NotFound(f"No user has email {email!r}", code="user_not_found")
         return _user_response(200, user)
+    from users_api.models import ListQuery, validate
+
     params = validate(ListQuery, query)
     after = services.tokens.decode(params.next_token) if params.next_token else None
     users, last = services.store.list_page(params.limit, after)
     page = {
-        "items": [user.model_dump() for user in users],
+        "items": [user.as_dict() for user in users],
         "count": len(users),
         "next_token": services.tokens.encode(last) if last else None,
     }
-    return Response(200, json.dumps(page, separators=(",", ":")))
+    return json_response(200, page)
 
 
-def _query_errors(name: str, error: ValidationError) -> list[dict[str, str]]:
-    return [{**item, "field": name} for item in field_errors(error)]
+def _invalid_query(name: str, message: str) -> ValidationFailed:
+    return ValidationFailed([{"field": name, "message": message, "type": "value_error"}])
 
 
 @ROUTER.route("GET", "/users/{user_id}")
@@ -206,6 +198,8 @@ def get_user(request: Request, services: Services) -> Response:
 
 @ROUTER.route("PUT", "/users/{user_id}")
 def replace_user(request: Request, services: Services) -> Response:
+    from users_api.models import UserReplace, validate
+
     user_id = _user_id_param(request)
     data = validate(UserReplace, request.json())
     return _update(services, user_id, request, name=data.name, email=data.email)
@@ -213,6 +207,8 @@ def replace_user(request: Request, services: Services) -> Response:
 
 @ROUTER.route("PATCH", "/users/{user_id}")
 def patch_user(request: Request, services: Services) -> Response:
+    from users_api.models import UserPatch, validate
+
     user_id = _user_id_param(request)
     changes = validate(UserPatch, request.json()).changes()
     name = changes.get("name", KEEP)

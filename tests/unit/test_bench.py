@@ -16,7 +16,7 @@ from tools import bench
 
 
 def test_warm_measurement_covers_each_route_with_one_call_and_a_split() -> None:
-    from users_api import app, routes
+    from users_api import app, http, models, routes
 
     services_before = app.SERVICES
 
@@ -30,9 +30,9 @@ def test_warm_measurement_covers_each_route_with_one_call_and_a_split() -> None:
         assert all(route["stages_us"][stage] > 0 for stage in bench.STAGES), name
     # Everything patched for the measurement is put back.
     assert app.SERVICES is services_before
-    assert vars(routes)["json"] is json
+    assert vars(routes)["json_response"] is http.json_response
     assert "resolve" not in vars(routes.ROUTER)
-    assert vars(routes)["validate"].__module__ == "users_api.models"
+    assert vars(models)["validate"].__module__ == "users_api.models"
 
 
 def test_round_trips_are_counted_per_case_against_mock_aws() -> None:

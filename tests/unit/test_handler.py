@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.unit.conftest import Api, load_event, stored_emails, stored_users
+from users_api.models import User, UserPage
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -15,6 +16,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 def create(api: Api, **body: Any) -> dict[str, Any]:
     result = api("POST", "/users", body=body, route_key="POST /users")
     assert result.status == 201, result.body
+    User.model_validate(result.body, strict=True)  # responses hold to the schema
     return dict(result.body)
 
 
@@ -259,6 +261,7 @@ def test_list_pages_return_every_user_exactly_once_with_full_pages(api: Api) -> 
         query = {"limit": "5"} | ({"next_token": token} if token else {})
         result = api("GET", "/users", query=query)
         assert result.status == 200
+        UserPage.model_validate(result.body, strict=True)
         assert result.body["count"] == len(result.body["items"])
         sizes.append(result.body["count"])
         seen += [user["user_id"] for user in result.body["items"]]
@@ -340,6 +343,7 @@ def test_put_replaces_mutable_fields_and_bumps_version(api: Api, dynamodb: Any) 
 
     assert result.status == 200
     user = result.body
+    User.model_validate(user, strict=True)
     assert (user["name"], user["email"], user["version"]) == ("Joy B", "jb@example.com", 2)
     assert user["created_at"] == created["created_at"]
     assert user["updated_at"] >= created["updated_at"]

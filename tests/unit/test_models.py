@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
 import pytest
 
 from users_api.errors import ValidationFailed
-from users_api.models import UserCreate, UserPatch, validate
+from users_api.models import User, UserCreate, UserPatch, validate
+from users_api.store import UserRecord
+
+LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 
 
 @pytest.mark.parametrize(
@@ -58,3 +67,18 @@ def test_patch_records_which_members_were_sent() -> None:
     assert validate(UserPatch, {"email": None}).changes() == {"email": None}
     assert validate(UserPatch, {"name": " N "}).changes() == {"name": "N"}
     assert validate(UserPatch, {}).changes() == {}
+
+
+def test_the_stored_record_has_exactly_the_schemas_fields_in_order() -> None:
+    assert [f.name for f in fields(UserRecord)] == list(User.model_fields)
+
+
+def test_importing_the_handler_leaves_pydantic_for_the_first_write() -> None:
+    # A cold start that serves a read never pays for pydantic's import and schema building.
+    code = "import sys, users_api.app; print(sorted(m for m in sys.modules if 'pydantic' in m))"
+    env = {**os.environ, "PYTHONPATH": str(LAMBDA_DIR)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert out.stdout.strip() == "[]"
