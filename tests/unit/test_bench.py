@@ -108,6 +108,7 @@ def test_cold_start_alternates_fresh_processes_and_reports_medians() -> None:
     assert cold["floor_ms"] > 0
     assert cold["handler_ms"] > 0
     assert cold["ratio"] == pytest.approx(cold["handler_ms"] / cold["floor_ms"])
-    assert set(cold["runs_cpu_ms"]) == {"floor", "handler", "floor_plus"}
+    assert set(cold["runs_cpu_ms"]) == {"floor", "handler", "handler_write", "floor_plus"}
+    assert cold["write_first_ratio"] == pytest.approx(cold["write_first_ms"] / cold["floor_ms"])
     # Bytecode goes to the bench's prefix, never into the package that gets zipped.
     assert set(bench.PACKAGE.rglob("__pycache__")) == caches_before
