@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from users_api.errors import MethodNotAllowed, NotFound
-from users_api.http import Request, Response, path_segments
+from users_api.http import JSON_CONTENT_TYPE, Request, Response, path_segments
 
 Context = TypeVar("Context")
 Handler = Callable[[Request, Context], Response]
@@ -69,14 +69,18 @@ class Router(Generic[Context]):
             if route is not None:
                 return route, request.path_params
         segments = path_segments(request.path)
+        # HEAD is GET without the body (RFC 9110 §9.3.2); `dispatch` drops the body.
+        method = "GET" if request.method == "HEAD" else request.method
         allowed: list[str] = []
         for route in self._routes:
             params = route.match(segments)
             if params is None:
                 continue
-            if route.method == request.method:
+            if route.method == method:
                 return route, params
             allowed.append(route.method)
+            if route.method == "GET":
+                allowed.append("HEAD")
         if allowed:
             raise MethodNotAllowed(request.method, allowed)
         raise NotFound(f"No route for {request.method} {request.path}", code="route_not_found")
@@ -85,4 +89,8 @@ class Router(Generic[Context]):
         route, params = self.resolve(request)
         if params is not request.path_params:
             request = replace(request, path_params=params)
-        return route.handler(request, context)
+        response = route.handler(request, context)
+        if request.method == "HEAD" and response.body is not None:
+            headers = {"Content-Type": JSON_CONTENT_TYPE, **response.headers}
+            return replace(response, body=None, headers=headers)
+        return response

@@ -210,7 +210,7 @@ def test_errors_are_json_with_their_status(client: Client) -> None:
 
     wrong_method = client.request("DELETE", "/users")
     assert wrong_method.status == 405
-    assert set(wrong_method.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+    assert set(wrong_method.headers["allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "POST"}
 
     # No route of the API matches: the $default route sends it to the function's JSON 404.
     unknown = client.request("GET", "/nothing/here")

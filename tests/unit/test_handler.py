@@ -604,9 +604,9 @@ def test_unknown_route_from_aws_default_event_is_json_404(api: Api) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("DELETE", "/users", "POST, GET"),
-        ("POST", "/users/01", "GET, PUT, PATCH, DELETE"),
-        ("PUT", "/hello", "GET"),
+        ("DELETE", "/users", "POST, GET, HEAD"),
+        ("POST", "/users/01", "GET, HEAD, PUT, PATCH, DELETE"),
+        ("PUT", "/hello", "GET, HEAD"),
     ],
 )
 def test_wrong_method_on_known_path_is_405_with_allow(
@@ -638,3 +638,14 @@ def test_unexpected_exception_is_generic_500_with_request_id(
     assert "secret" not in result.raw["body"]
     assert "Traceback" not in result.raw["body"]
     assert "secret internals" in caplog.text
+
+
+def test_head_of_a_user_has_the_get_headers_and_no_body(api: Api) -> None:
+    create(api, user_id="01", name="Joy")
+
+    result = api("HEAD", "/users/01")
+
+    assert result.status == 200
+    assert result.raw["body"] == ""
+    assert result.headers["ETag"] == '"1"'
+    assert result.headers["Content-Type"] == "application/json"

@@ -67,7 +67,25 @@ def test_unknown_path_is_404() -> None:
 def test_known_path_wrong_method_is_405_with_allow() -> None:
     with pytest.raises(MethodNotAllowed) as raised:
         echo_router().resolve(Request("PUT", "/a/1"))
-    assert raised.value.headers == {"Allow": "GET, DELETE"}
+    assert raised.value.headers == {"Allow": "GET, HEAD, DELETE"}
+
+
+def test_head_is_served_by_the_get_route_without_a_body() -> None:
+    response = echo_router().dispatch(Request("HEAD", "/a/7"), None)
+
+    assert response.status == 200
+    assert response.body is None
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.to_event()["body"] == ""
+
+
+def test_head_on_a_path_without_get_is_405() -> None:
+    router: Router[None] = Router()
+    router.route("POST", "/p")(lambda request, _: Response(201))
+
+    with pytest.raises(MethodNotAllowed) as raised:
+        router.resolve(Request("HEAD", "/p"))
+    assert raised.value.headers == {"Allow": "POST"}
 
 
 def test_unknown_route_key_falls_back_to_path_matching() -> None:
