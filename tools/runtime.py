@@ -15,13 +15,11 @@ the standard library, since the function's interpreter has nothing else.
 from __future__ import annotations
 
 import contextlib
-import glob
 import importlib
 import json
 import logging
 import os
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -57,18 +55,16 @@ class Interpreter:
 
 def find_interpreter(runtime: str) -> Interpreter:
     """The interpreter for a runtime name like "python3.13", or the current one as a fallback."""
+    # Imported here: this module also runs as the worker, under the function's Python, where
+    # only the package and the SDK are importable.
+    from tools.build import find_interpreter as find_python
+
     if not runtime.startswith("python"):
         raise ValueError(f"runtime {runtime!r} is not a Python runtime")
     version = runtime.removeprefix("python")
-    candidates = sorted(glob.glob(f"/root/.pyenv/versions/{version}.*/bin/python"), reverse=True)
-    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}.*/bin/python")))
-    on_path = shutil.which(f"python{version}")
-    if on_path:
-        candidates.append(on_path)
-    for candidate in candidates:
-        found = _python_version(candidate)
-        if found == version:
-            return Interpreter(candidate, version)
+    found = find_python(version)
+    if found is not None:
+        return Interpreter(str(found), version)
     current = f"{sys.version_info.major}.{sys.version_info.minor}"
     return Interpreter(
         sys.executable,
@@ -76,20 +72,6 @@ def find_interpreter(runtime: str) -> Interpreter:
         f"python{version} not found (pyenv install {version} or put python{version} on PATH); "
         f"running the function under Python {current} with dependencies built for it",
     )
-
-
-def _python_version(path: str) -> str | None:
-    try:
-        out = subprocess.run(
-            [path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return out.stdout.strip() if out.returncode == 0 else None
 
 
 @dataclass(frozen=True)

@@ -65,16 +65,18 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 try:
+    from tools.build import write_zip
     from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 except ImportError:  # run as a script from tools/
     from emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY  # type: ignore[no-redef]
+
+    from build import write_zip  # type: ignore[no-redef]
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO / ".local"
@@ -87,9 +89,6 @@ AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 # Every AWS service the provider calls for this configuration (kms: reading a table with SSE).
 SERVICES = ("apigatewayv2", "dynamodb", "iam", "kms", "lambda", "logs", "sts", "xray")
-
-# 1980-01-01, the earliest time a zip entry can hold: the zip depends on content only.
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class StackError(RuntimeError):
@@ -128,28 +127,17 @@ def progress(message: str) -> None:
 
 
 def build_zip(package_dir: Path, zip_path: Path) -> bool:
-    """Zip `package_dir` into `zip_path` deterministically; False when the bytes were the same.
+    """The package zipped as `archive_file` would (tools.build.write_zip); False if unchanged.
 
-    Sorted entries, fixed timestamps, mode 0644 and one compression level: the same tree always
-    gives the same bytes, so the function's source_code_hash changes only with the content.
+    The same tree always gives the same bytes, so the function's source_code_hash changes only
+    with the content, and an unchanged zip is not rewritten.
     """
-    files = sorted(
-        (path for path in package_dir.rglob("*") if path.is_file()),
-        key=lambda path: path.relative_to(package_dir).as_posix(),
-    )
-    tmp_path = zip_path.with_suffix(".zip.tmp")
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(tmp_path, "w") as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(package_dir).as_posix(), ZIP_DATE_TIME)
-            info.external_attr = 0o100644 << 16
-            info.create_system = 3  # Unix, so the mode is honoured
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes(), compresslevel=6)
-    if zip_path.exists() and zip_path.read_bytes() == tmp_path.read_bytes():
-        tmp_path.unlink()
+    fresh = zip_path.with_name(f"{zip_path.name}.new")
+    write_zip(package_dir, fresh)
+    if zip_path.exists() and zip_path.read_bytes() == fresh.read_bytes():
+        fresh.unlink()
         return False
-    tmp_path.replace(zip_path)
+    fresh.replace(zip_path)
     return True
 
 

@@ -12,6 +12,11 @@ import os
 from typing import Any
 
 import boto3
+
+# Loads the package's compiled core at init, so a package built for another Python or CPU fails
+# here (pydantic/pydantic#6557: "No module named 'pydantic_core._pydantic_core'"), not on the
+# first write. The floor pays this too; the models are built on first use (see routes.py).
+import pydantic_core  # noqa: F401
 from botocore.config import Config
 
 from users_api.errors import HttpError
