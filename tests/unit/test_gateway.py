@@ -49,20 +49,10 @@ from tools.runtime import (
     WorkerPool,
     find_interpreter,
 )
+from users_api.routes import ROUTER
 
-CONTRACT_ROUTES = [
-    Route(key, "integrations/abc")
-    for key in (
-        "POST /users",
-        "GET /users",
-        "GET /users/{user_id}",
-        "PUT /users/{user_id}",
-        "PATCH /users/{user_id}",
-        "DELETE /users/{user_id}",
-        "GET /hello",
-        "$default",
-    )
-]
+# The API as Terraform declares it: the dispatcher's route table plus `$default`.
+CONTRACT_ROUTES = [Route(key, "integrations/abc") for key in [*ROUTER.route_keys(), "$default"]]
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:users-api-dev-users-api"
 
 
