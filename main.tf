@@ -1,14 +1,9 @@
 terraform {
   required_version = ">= 1.5"
 
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-    # hashicorp/archive (~> 2.7) is required in package.tf, next to the one data source that
-    # uses it, so offline tooling can swap that file without editing this one.
-  }
+  # The providers (aws ~> 5.100, archive ~> 2.7) are pinned in package.tf's terraform block: a
+  # module may have only one required_providers block, and offline tooling swaps that one file
+  # for tools/offline/package.tf, which requires aws alone (archive cannot be fetched there).
 }
 
 provider "aws" {

@@ -3,6 +3,10 @@
 
 terraform {
   required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.100"
+    }
     archive = {
       source  = "hashicorp/archive"
       version = "~> 2.7"

@@ -38,7 +38,7 @@ class Request:
             raise BadRequest("Request body is required", code="body_required")
         try:
             value = json.loads(self.body)
-        except (UnicodeDecodeError, ValueError) as error:
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:  # deep nesting too
             raise BadRequest(
                 f"Request body is not valid JSON: {error}", code="invalid_json"
             ) from None

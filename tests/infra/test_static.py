@@ -101,3 +101,19 @@ def test_python_zip_changes_with_the_content(tmp_path: Path) -> None:
 
     assert build_zip(tmp_path / "tree", tmp_path / "package.zip") is True
     assert (tmp_path / "package.zip").read_bytes() != before
+
+
+def _provider_blocks(paths: list[Path]) -> list[str]:
+    return [p.name for p in paths for _ in re.finditer(r"required_providers\s*{", p.read_text())]
+
+
+def test_real_and_staged_roots_each_have_exactly_one_required_providers_block() -> None:
+    # Terraform refuses a module with two ("Duplicate required providers configuration"), and
+    # the staged copy never sees the real package.tf, so this is checked on the files.
+    staged = [p for p in ROOT_TF if p != PACKAGE_TF] + [OFFLINE_PACKAGE_TF]
+    assert _provider_blocks(ROOT_TF) == ["package.tf"]
+    assert _provider_blocks(staged) == ["package.tf"]
+    aws_pin = 'source  = "hashicorp/aws"\n      version = "~> 5.100"'
+    assert aws_pin in PACKAGE_TF.read_text()
+    assert aws_pin in OFFLINE_PACKAGE_TF.read_text()
+    assert "hashicorp/archive" in PACKAGE_TF.read_text()

@@ -127,3 +127,9 @@ def test_errors_render_the_one_error_shape() -> None:
         "code": "user_not_found",
         "x": 1,
     }
+
+
+def test_deeply_nested_json_is_bad_request_not_a_crash() -> None:
+    with pytest.raises(BadRequest) as raised:
+        parse_event(make_event("POST", "/users", raw_body="[" * 60000)).json()
+    assert raised.value.code == "invalid_json"
