@@ -176,22 +176,22 @@ class UserStore:
         Reads one item more than the page so a full last page is not followed by an empty one;
         only a scan that stops at DynamoDB's 1 MB response cap takes another round trip.
         """
-        users: list[UserRecord] = []
+        items: list[Item] = []
         start: Item | None = {USER_KEY: {"S": after}} if after else None
         while True:
             kwargs: dict[str, Any] = {
                 "TableName": self._tables.users,
-                "Limit": limit + 1 - len(users),
+                "Limit": limit + 1 - len(items),
             }
             if start:
                 kwargs["ExclusiveStartKey"] = start
             response = self._client.scan(**kwargs)
-            users.extend(from_item(item) for item in response.get("Items", []))
+            items.extend(response.get("Items", []))
             start = response.get("LastEvaluatedKey")
-            if len(users) > limit:
-                return users[:limit], users[limit - 1].user_id
-            if not start:
-                return users, None
+            if len(items) > limit or not start:
+                # Only the page is unmarshalled; the look-ahead item just says there is more.
+                users = [from_item(item) for item in items[:limit]]
+                return users, (users[-1].user_id if len(items) > limit else None)
 
     # -- writes -----------------------------------------------------------------------------
 
