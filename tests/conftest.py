@@ -1,8 +1,9 @@
-"""The shared emulator stack: moto's server plus one `terraform apply` of the project's own
-configuration, once per test session.
+"""The shared emulator: one moto server per test session (fixture `emulator`), and the project's
+own Terraform applied to it once per configuration (`deployed_stack(emulator, config, variables)`
+in a session fixture; `emulator_stack` is the default configuration).
 
-Tests that need deployed infrastructure (tests/infra, tests/e2e) take the session fixture
-`emulator_stack` and read what they need from it:
+Tests that need deployed infrastructure (tests/infra, tests/e2e) take a stack fixture and read
+what they need from it:
 
     emulator_stack.endpoint        "http://127.0.0.1:<free port>"
     emulator_stack.outputs         terraform outputs, plain values (api_url, users_table_name, ...)
@@ -20,6 +21,7 @@ package that `make build` writes (`make test` builds first).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -105,7 +107,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def _remove_stacks_of_dead_sessions() -> None:
     """Staged stacks of killed sessions (their emulator is gone with them)."""
     for workdir in STACKS_DIR.glob("pytest-*"):
-        pid = workdir.name.removeprefix("pytest-")
+        pid = workdir.name.removeprefix("pytest-").split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(workdir, ignore_errors=True)
 
@@ -121,33 +123,52 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def emulator_stack(request: pytest.FixtureRequest) -> Iterator[EmulatorStack]:
-    """moto's server on a free port with the project's Terraform applied to it, once."""
-    emulator = Emulator(port=free_port())
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """One moto_server on a free port for the whole session; every stack shares it."""
+    server = Emulator(port=free_port())
     try:
-        emulator.start()
+        server.start()
     except EmulatorError as error:
         pytest.fail(str(error), pytrace=False)
     _remove_stacks_of_dead_sessions()
-    stack = Stack(emulator.endpoint, name=f"pytest-{os.getpid()}")
+    try:
+        yield server
+    finally:
+        server.stop()
+        if request.session.testsfailed == 0:
+            server.log_path.unlink(missing_ok=True)  # kept only to debug a failure
+
+
+@contextlib.contextmanager
+def deployed_stack(
+    emulator: Emulator, config: str, variables: dict[str, Any]
+) -> Iterator[EmulatorStack]:
+    """The project's Terraform applied to the shared emulator as stack `config`, destroyed after.
+
+    Stacks share one emulator, so each configuration needs its own `name`/`environment` pair.
+    """
+    stack = Stack(emulator.endpoint, name=f"pytest-{os.getpid()}-{config}")
     try:
         stack.stage()
-        outputs = stack.apply(STACK_VARIABLES)
+        outputs = stack.apply(variables)
     except StackError as error:
-        emulator.stop()
         stack.remove()
         pytest.fail(str(error), pytrace=False)
-    deployed = EmulatorStack(emulator, stack, dict(STACK_VARIABLES), outputs)
+    deployed = EmulatorStack(emulator, stack, dict(variables), outputs)
     try:
         yield deployed
     finally:
         try:
             deployed.destroy()
         except StackError as error:
-            print(f"warning: destroying the emulator stack failed: {error}", file=sys.stderr)
+            print(f"warning: destroying the {config} stack failed: {error}", file=sys.stderr)
         finally:
-            emulator.stop()
-            TIMINGS.update(stack.timings)
+            TIMINGS.update({f"{config} {step}": s for step, s in stack.timings.items()})
             stack.remove()
-            if request.session.testsfailed == 0:
-                emulator.log_path.unlink(missing_ok=True)  # kept only to debug a failure
+
+
+@pytest.fixture(scope="session")
+def emulator_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
+    """The default configuration (with STACK_VARIABLES), applied once per session."""
+    with deployed_stack(emulator, "default", STACK_VARIABLES) as deployed:
+        yield deployed

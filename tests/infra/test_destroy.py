@@ -13,14 +13,21 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.slow, pytest.mark.destroys_stack]
 
 
-def test_destroy_leaves_nothing_in_the_emulator(emulator_stack: EmulatorStack) -> None:
+def test_destroy_leaves_nothing_of_the_stack_in_the_emulator(
+    emulator_stack: EmulatorStack,
+) -> None:
+    # Other configurations may share the emulator: what counts is everything named for this one.
+    prefix = f"{emulator_stack.variables['name']}-{emulator_stack.variables['environment']}"
     emulator_stack.destroy()
     client = emulator_stack.client
 
-    assert client("dynamodb").list_tables()["TableNames"] == []
-    assert client("lambda").list_functions()["Functions"] == []
-    assert client("apigatewayv2").get_apis()["Items"] == []
-    assert client("iam").list_roles()["Roles"] == []
-    assert client("logs").describe_log_groups()["logGroups"] == []
+    assert [t for t in client("dynamodb").list_tables()["TableNames"] if t.startswith(prefix)] == []
+    functions = client("lambda").list_functions()["Functions"]
+    assert [f for f in functions if f["FunctionName"].startswith(prefix)] == []
+    assert [a for a in client("apigatewayv2").get_apis()["Items"] if a["Name"] == prefix] == []
+    roles = client("iam").list_roles()["Roles"]
+    assert [r for r in roles if r["RoleName"].startswith(prefix)] == []
+    groups = client("logs").describe_log_groups()["logGroups"]
+    assert [g for g in groups if prefix in g["logGroupName"]] == []
     state = json.loads((emulator_stack.stack.workdir / "terraform.tfstate").read_text())
     assert state["resources"] == []
