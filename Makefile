@@ -32,7 +32,7 @@ venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requiremen
 # Always runs: the tool skips pip when nothing changed and leaves an identical tree untouched, and a
 # different LAMBDA_RUNTIME/LAMBDA_ARCH must rebuild even when no file changed.
 build: $(VENV)/.installed ## Build the Lambda package directory (build/package) that Terraform zips
-	@$(PY) tools/build.py --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH)
+	@$(PY) -m tools.build --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH)
 
 lint: $(VENV)/.installed ## ruff and terraform fmt -check
 	@$(VENV)/bin/ruff check .
@@ -46,10 +46,10 @@ test: build lint typecheck ## Install, build, lint, type-check and run every tes
 	@$(PY) -m pytest
 
 local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(PY) tools/local.py --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
+	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
 
 bench: build ## Measure cold start, warm overhead, round trips, package size, local throughput
-	@$(PY) tools/bench.py
+	@$(PY) -m tools.bench
 
 fmt: $(VENV)/.installed ## Format Python and Terraform
 	@$(VENV)/bin/ruff format lambda tools tests

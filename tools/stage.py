@@ -70,13 +70,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    from tools.build import write_zip
-    from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-except ImportError:  # run as a script from tools/
-    from emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY  # type: ignore[no-redef]
-
-    from build import write_zip  # type: ignore[no-redef]
+from tools.build import write_zip
+from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO / ".local"
