@@ -8,19 +8,23 @@ from __future__ import annotations
 
 from typing import Any
 
-EMAIL_INDEX = "email-index"
+LIST_INDEX = "created-index"
 
 USERS_TABLE: dict[str, Any] = {
     "AttributeDefinitions": [
         {"AttributeName": "user_id", "AttributeType": "S"},
-        {"AttributeName": "email", "AttributeType": "S"},
+        {"AttributeName": "list_shard", "AttributeType": "S"},
+        {"AttributeName": "created_key", "AttributeType": "S"},
     ],
     "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}],
     "GlobalSecondaryIndexes": [
         {
-            "IndexName": EMAIL_INDEX,
-            "KeySchema": [{"AttributeName": "email", "KeyType": "HASH"}],
-            "Projection": {"ProjectionType": "ALL"},
+            "IndexName": LIST_INDEX,
+            "KeySchema": [
+                {"AttributeName": "list_shard", "KeyType": "HASH"},
+                {"AttributeName": "created_key", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
         }
     ],
     "BillingMode": "PAY_PER_REQUEST",
@@ -32,8 +36,20 @@ EMAILS_TABLE: dict[str, Any] = {
     "BillingMode": "PAY_PER_REQUEST",
 }
 
+IDEMPOTENCY_TABLE: dict[str, Any] = {
+    "AttributeDefinitions": [{"AttributeName": "idempotency_key", "AttributeType": "S"}],
+    "KeySchema": [{"AttributeName": "idempotency_key", "KeyType": "HASH"}],
+    "BillingMode": "PAY_PER_REQUEST",
+}
+IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at"
 
-def create_tables(client: Any, users_table: str, emails_table: str) -> None:
-    """Create both tables with `client` (a boto3 DynamoDB client)."""
+
+def create_tables(client: Any, users_table: str, emails_table: str, idempotency_table: str) -> None:
+    """Create the three tables with `client` (a boto3 DynamoDB client)."""
     client.create_table(TableName=users_table, **USERS_TABLE)
     client.create_table(TableName=emails_table, **EMAILS_TABLE)
+    client.create_table(TableName=idempotency_table, **IDEMPOTENCY_TABLE)
+    client.update_time_to_live(
+        TableName=idempotency_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE},
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import copy
 import json
 import os
 import threading
@@ -11,17 +9,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from tests.tables import EMAIL_INDEX, create_tables
+from tests.tables import LIST_INDEX, create_tables
+from tools.events import http_api_event
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 USERS_TABLE = "users-test-users"
 EMAILS_TABLE = "users-test-user-emails"
+IDEMPOTENCY_TABLE = "users-test-idempotency"
 
 # The function's environment, as Terraform sets it (the region and credentials are the SDK's).
 os.environ.update(
@@ -31,9 +30,12 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "USERS_TABLE": USERS_TABLE,
         "EMAILS_TABLE": EMAILS_TABLE,
-        "EMAIL_INDEX": EMAIL_INDEX,
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "LIST_INDEX": LIST_INDEX,
     }
 )
+for _name in ("AUTHORIZATION", "ADMIN_SCOPE", "PROFILE_READS"):
+    os.environ.pop(_name, None)  # the open API unless a test says otherwise
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
@@ -49,39 +51,20 @@ def make_event(
     body: Any = None,
     raw_body: str | None = None,
     base64_body: bool = False,
-    query: list[tuple[str, str]] | dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    route_key: str = "$default",
-    path_params: dict[str, str] | None = None,
     request_id: str = "req-1",
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """A payload-2.0 event shaped like API Gateway's, for any request."""
-    event = copy.deepcopy(load_event("create_user"))
-    pairs = list(query.items()) if isinstance(query, dict) else list(query or [])
-    joined: dict[str, str] = {}
-    for key, value in pairs:
-        joined[key] = f"{joined[key]},{value}" if key in joined else value
-    event["routeKey"] = event["requestContext"]["routeKey"] = route_key
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["requestContext"]["requestId"] = request_id
-    event["rawQueryString"] = urlencode(pairs)
-    if joined:
-        event["queryStringParameters"] = joined
-    event["headers"] = {
-        "host": event["headers"]["host"],
-        **{k.lower(): v for k, v in (headers or {}).items()},
-    }
-    if path_params:
-        event["pathParameters"] = path_params
-    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    if text is not None and base64_body:
-        text = base64.b64encode(text.encode()).decode()
-    event["body"] = text
-    event["isBase64Encoded"] = base64_body
-    if text is None:
-        del event["body"]
-    return event
+    """tools.events.http_api_event with the tests' conveniences: `body` is sent as JSON,
+    `raw_body` as text (base64-encoded in the event with `base64_body`)."""
+    return http_api_event(
+        method,
+        path,
+        json_body=body,
+        body=raw_body,
+        base64_body=base64_body,
+        request_id=request_id,
+        **kwargs,
+    )
 
 
 @dataclass
@@ -118,7 +101,7 @@ def _mocked_tables() -> Iterator[Any]:
     """One `mock_aws` for the unit tests, with the tables as Terraform declares them."""
     with mock_aws():
         client = boto3.client("dynamodb")
-        create_tables(client, USERS_TABLE, EMAILS_TABLE)
+        create_tables(client, USERS_TABLE, EMAILS_TABLE, IDEMPOTENCY_TABLE)
         yield client
 
 
@@ -126,7 +109,11 @@ def _mocked_tables() -> Iterator[Any]:
 def dynamodb(_mocked_tables: Any) -> Any:
     """The mocked DynamoDB client, with both tables emptied for this test."""
     client = _mocked_tables
-    for table, key in ((USERS_TABLE, "user_id"), (EMAILS_TABLE, "email")):
+    for table, key in (
+        (USERS_TABLE, "user_id"),
+        (EMAILS_TABLE, "email"),
+        (IDEMPOTENCY_TABLE, "idempotency_key"),
+    ):
         for item in client.scan(TableName=table, ProjectionExpression=key)["Items"]:
             client.delete_item(TableName=table, Key={key: item[key]})
     return client
