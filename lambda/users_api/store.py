@@ -373,35 +373,46 @@ class UserStore:
     def list_page(self, limit: int, window: ListWindow) -> tuple[list[UserRecord], str | None]:
         """Up to `limit` users of `window`, newest first; the key to continue after, or None.
 
-        Each shard is queried for its `limit + 1` newest keys in the window (concurrently), the
-        answers merged, and the page's users read in one consistent BatchGetItem. A user deleted
-        since the index was read is skipped and the page filled from the next keys.
+        Each shard is queried for its newest keys in the window (concurrently), the answers
+        merged, and the page's users read in one consistent BatchGetItem: LIST_SHARDS + 1 round
+        trips. A user deleted since the index was read is skipped and the page filled from the
+        next keys (one more BatchGetItem, or one more round of queries when those run out).
         """
-        candidates = self._index_keys(limit + 1, window)
         users: list[UserRecord] = []
-        position = 0
-        while len(users) < limit and position < len(candidates):
-            wanted = candidates[position : position + limit - len(users)]
-            position += len(wanted)
-            found = self._batch_get([user_id for _, user_id in wanted])
-            users += [found[user_id] for _, user_id in wanted if user_id in found]
-        more = position < len(candidates)
-        return users, (users[-1].created_key if more and users else None)
+        after = window.after
+        while True:
+            need = limit - len(users)
+            candidates, beyond = self._index_keys(need + 1, replace(window, after=after))
+            position = 0
+            while len(users) < limit and position < len(candidates):
+                wanted = candidates[position : position + limit - len(users)]
+                position += len(wanted)
+                found = self._batch_get([user_id for _, user_id in wanted])
+                users += [found[user_id] for _, user_id in wanted if user_id in found]
+            more = position < len(candidates) or beyond
+            if len(users) == limit or not more or not candidates:
+                return users, (users[-1].created_key if more and users else None)
+            after = candidates[-1][0]
 
-    def _index_keys(self, count: int, window: ListWindow) -> list[tuple[str, str]]:
-        """The `count` newest (created_key, user_id) pairs of the window across all shards."""
+    def _index_keys(self, count: int, window: ListWindow) -> tuple[list[tuple[str, str]], bool]:
+        """The `count` newest (created_key, user_id) pairs of the window across all shards, and
+        whether the index may hold more beyond them."""
         pool = _shard_pool()
         # Each query runs in the request's context (its deadline) on a pool thread.
         futures = [
             pool.submit(contextvars.copy_context().run, self._query_shard, str(s), count, window)
             for s in range(LIST_SHARDS)
         ]
-        per_shard = [future.result() for future in futures]
-        merged = heapq.merge(*per_shard, reverse=True)
+        answers = [future.result() for future in futures]
+        beyond = any(more for _, more in answers)
+        merged = heapq.merge(*(keys for keys, _ in answers), reverse=True)
         keys = [pair for pair in merged if window.after is None or pair[0] < window.after]
-        return keys[:count]
+        return keys[:count], beyond or len(keys) > count
 
-    def _query_shard(self, shard: str, count: int, window: ListWindow) -> list[tuple[str, str]]:
+    def _query_shard(
+        self, shard: str, count: int, window: ListWindow
+    ) -> tuple[list[tuple[str, str]], bool]:
+        """The shard's newest keys in the window, and whether it holds more beyond them."""
         condition = "#shard = :shard"
         names = {"#shard": SHARD_KEY}
         values: dict[str, Any] = {":shard": {"S": shard}}
@@ -429,7 +440,8 @@ class UserStore:
             # One more than needed: the `after` key itself may be among them (BETWEEN is inclusive).
             Limit=count + 1,
         )
-        return [(item[CREATED_KEY]["S"], item[USER_KEY]["S"]) for item in response["Items"]]
+        keys = [(item[CREATED_KEY]["S"], item[USER_KEY]["S"]) for item in response["Items"]]
+        return keys, "LastEvaluatedKey" in response
 
     def _batch_get(self, user_ids: list[str]) -> dict[str, UserRecord]:
         """The users with these ids (at most 100), read consistently; missing ones are absent."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import threading
@@ -126,6 +127,18 @@ def app(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
     monkeypatch.setattr(module, "SERVICES", module.build_services())
     return module
+
+
+@pytest.fixture
+def use_auth(app: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Switch the handler's authorization settings (users_api.auth.Settings fields) for a test."""
+    from users_api import auth
+
+    def use(**settings: str) -> None:
+        services = dataclasses.replace(app.SERVICES, auth=auth.Settings(**settings))
+        monkeypatch.setattr(app, "SERVICES", services)
+
+    return use
 
 
 @pytest.fixture
