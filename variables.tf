@@ -67,12 +67,12 @@ variable "lambda_memory_mb" {
 
 variable "lambda_timeout_seconds" {
   type        = number
-  description = "Timeout of the function in seconds; under the HTTP API's 30 s integration limit."
+  description = "Timeout of the function in seconds: at least 6 (one DynamoDB attempt may take 3 s and the function keeps 3.5 s to answer in time), under the HTTP API's 30 s integration limit."
   default     = 10
 
   validation {
-    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds < 30 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
-    error_message = "lambda_timeout_seconds must be a whole number from 1 to 29 (the HTTP API gives up after 30 s)."
+    condition     = var.lambda_timeout_seconds >= 6 && var.lambda_timeout_seconds < 30 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be a whole number from 6 to 29 (the function stops retrying 3.5 s before its timeout; the HTTP API gives up after 30 s)."
   }
 }
 
