@@ -586,6 +586,9 @@ class UserStore:
         False): the caller then moves the uniqueness record. Raises UserNotFound / VersionMismatch.
         """
         condition, values = _version_condition(expected)
+        # Not already applied by this call: an SDK retry after a lost answer then fails here and
+        # finds its own token on the item, instead of bumping the version a second time.
+        condition += " AND (attribute_not_exists(#token) OR #token <> :token)"
         sets = ["updated_at = :now", "#version = #version + :one", "#token = :token"]
         values.update({":now": {"S": now_iso()}, ":one": {"N": "1"}, ":token": {"S": token}})
         names = {"#version": "version", "#token": TOKEN_KEY}
