@@ -62,6 +62,11 @@ def build_services() -> Services:
     client = boto3.client("dynamodb", config=_CLIENT_CONFIG)
     # The SDK's own retries stop at the request's deadline too.
     client.meta.events.register("before-send.dynamodb", deadline.refuse_late_attempts)
+    # (botocore-stubs type every handler as returning None; needs-retry handlers answer False.)
+    client.meta.events.register_first(
+        "needs-retry.dynamodb",
+        deadline.stop_late_retries,  # type: ignore[arg-type]
+    )
     store = UserStore(client, tables)
     return Services(
         store=store,

@@ -4,8 +4,9 @@
 `MARGIN_S`: the longest a single DynamoDB attempt may still take once it has started (the client's
 connect + read timeouts, see app.py) plus time to answer. Retry loops in the store call
 `current().check()` before each attempt and before backing off; the SDK's own retries are cut by a
-`before-send` hook (`refuse_late_attempts`). Running out raises `DeadlineExceeded`, a 503, never a
-function timeout (which API Gateway would turn into a bare 503/504 without our JSON).
+`before-send` hook (`refuse_late_attempts`) and a `needs-retry` hook (`stop_late_retries`: no
+back-off sleep that could end past the deadline). Running out raises `DeadlineExceeded`, a 503,
+never a function timeout (which API Gateway would turn into a bare 503/504 without our JSON).
 
 The deadline lives in a context variable, so concurrent requests in one process (the tests' races)
 each see their own.
@@ -68,3 +69,20 @@ def refuse_late_attempts(**_: Any) -> None:
     deadline = _CURRENT.get()
     if deadline is not None:
         deadline.check()
+
+
+# botocore's standard retry mode sleeps up to min(2 ** (attempts - 1), 20) s before retrying a
+# throttled call (ExponentialBackoff, 1 s throttling scale): 1, 2, then 4 s with 3 retries.
+MAX_SDK_BACKOFF_S: Final = 20.0
+
+
+def stop_late_retries(attempts: int, **_: Any) -> bool | None:
+    """botocore `needs-retry` hook, registered before the SDK's own: no retry whose back-off
+    could end past the deadline (the sleep happens before `refuse_late_attempts` can look), so
+    the last error stands. None leaves the decision to the SDK."""
+    deadline = _CURRENT.get()
+    if deadline is None:
+        return None
+    if deadline.remaining() < min(2.0 ** (attempts - 1), MAX_SDK_BACKOFF_S):
+        return False
+    return None

@@ -85,8 +85,9 @@ class IdempotencyStore:
         now = int(time.time())
         claim = Claim(f"{caller}#{key}", new_token())
         try:
-            self._store.call(
+            self._store.write(
                 "put_item",
+                key,
                 TableName=self._table,
                 Item={
                     KEY_ATTRIBUTE: {"S": claim.key},
@@ -145,8 +146,9 @@ class IdempotencyStore:
         """Give the key back after a failed create (only while it is still this request's claim)."""
         # Completed after all, or taken over: then nothing of ours is left to release.
         with contextlib.suppress(ConditionFailed):
-            self._store.call(
+            self._store.write(
                 "delete_item",
+                claim.key,
                 TableName=self._table,
                 Key={KEY_ATTRIBUTE: {"S": claim.key}},
                 ConditionExpression="#token = :token AND #state = :in_flight",

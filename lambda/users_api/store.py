@@ -36,7 +36,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, cast
@@ -342,6 +342,16 @@ class UserStore:
             raise Unavailable(type(error).__name__) from None
         return response
 
+    def write(self, operation: str, key: str, **kwargs: Any) -> dict[str, Any]:
+        """A single-item write: a conflict with a transaction in flight on the item (which did not
+        apply it) is retried with back-off until the deadline; Contention if it never clears."""
+        for _ in _attempts():
+            try:
+                return self.call(operation, **kwargs)
+            except _Conflict:
+                continue
+        raise Contention(key)
+
     # -- reads ------------------------------------------------------------------------------
 
     def get(self, user_id: str) -> UserRecord | None:
@@ -403,6 +413,9 @@ class UserStore:
             pool.submit(contextvars.copy_context().run, self._query_shard, str(s), count, window)
             for s in range(LIST_SHARDS)
         ]
+        # Every query ends before the request does, even when one fails: no pool thread keeps
+        # working (or is frozen with the execution environment) after the answer.
+        wait(futures)
         answers = [future.result() for future in futures]
         beyond = any(more for _, more in answers)
         merged = heapq.merge(*(keys for keys, _ in answers), reverse=True)
@@ -474,7 +487,9 @@ class UserStore:
         extra = list(also)
         if user.email is None and not extra:
             try:
-                self.call("put_item", **put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
+                self.write(
+                    "put_item", user.user_id, **put, ReturnValuesOnConditionCheckFailure="ALL_OLD"
+                )
             except ConditionFailed as failed:
                 if _token_of(failed.item) == token:
                     return user  # the first attempt applied; its response was lost
@@ -534,8 +549,9 @@ class UserStore:
             condition, values = _version_condition(expected)
             condition += f" AND attribute_not_exists({EMAIL_KEY})"
             try:
-                self.call(
+                self.write(
                     "delete_item",
+                    user_id,
                     TableName=self._tables.users,
                     Key={USER_KEY: {"S": user_id}},
                     ConditionExpression=condition,
@@ -602,8 +618,9 @@ class UserStore:
         elif email is None:
             condition += f" AND attribute_not_exists({EMAIL_KEY})"
         try:
-            response = self.call(
+            response = self.write(
                 "update_item",
+                user_id,
                 TableName=self._tables.users,
                 Key={USER_KEY: {"S": user_id}},
                 UpdateExpression="SET " + ", ".join(sets),
