@@ -24,6 +24,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -611,3 +612,36 @@ def test_a_conflict_that_outlasts_the_deadline_is_503(rig: Rig) -> None:
     assert rig.network.attempts.count("TransactWriteItems") < store.MAX_ATTEMPTS
     assert rig.clock.now < started + 8.0
     assert rig.tables() == seeded
+
+
+def test_a_failed_shard_query_leaves_no_query_running_after_the_answer(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Lambda freezes an execution environment once the handler returns: a shard query still
+    # running then would resume inside the next invocation, on its time and its pool threads.
+    rig.reseed()
+    futures: list[Future[Any]] = []
+    pool = ThreadPoolExecutor(max_workers=store.LIST_SHARDS)
+
+    class Recording:
+        def submit(self, *args: Any) -> Future[Any]:
+            future = pool.submit(*args)
+            futures.append(future)
+            return future
+
+    monkeypatch.setattr(store, "_shard_pool", Recording)
+
+    def shard_zero_fails_first(attempt: Attempt) -> AWSResponse:
+        if attempt.body["ExpressionAttributeValues"][":shard"]["S"] == "0":
+            return dynamodb_error(attempt.request, 400, "ThrottlingException")
+        futures[0].exception()  # the other shards answer only once shard 0 has failed
+        return attempt.deliver()
+
+    rig.network.reset({"Query": shard_zero_fails_first})
+    status, headers, text = rig.send(ROUTES["list"])
+
+    assert status == 503, text
+    assert_error(status, headers, text, "unavailable")
+    assert len(futures) == store.LIST_SHARDS
+    assert all(future.done() for future in futures)
+    pool.shutdown()
