@@ -1,6 +1,6 @@
 """Faults AWS produces and moto never does, injected at the SDK boundary, for every route.
 
-The handler's real DynamoDB client keeps its real retry handler (standard mode, 3 attempts) and
+The handler's DynamoDB client keeps its real retry handler (standard mode, up to 4 attempts) and
 the function's deadline hooks; only its transport changes: moto's `before-send` stubber is
 replaced by `Network`, which hands each attempt to moto unless the test's fault plan says
 otherwise — answer with DynamoDB's error instead (nothing applied), apply it and then lose the
