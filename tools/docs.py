@@ -6,7 +6,7 @@
 Reads every root `*.tf` (they are `terraform fmt`-formatted: blocks start at column 0) for
 `variable "x" {...}` and `output "x" {...}` blocks and takes their top-level `type`,
 `description`, `default` and `sensitive` as written. The tables live between the markers
-`<!-- BEGIN inputs -->` / `<!-- END inputs -->` and `<!-- BEGIN outputs -->` / `<!-- END outputs -->`.
+`<!-- BEGIN inputs -->` / `<!-- END inputs -->` and the same pair for `outputs`.
 """
 
 from __future__ import annotations
@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     fresh = render(current, blocks())
     if args.check:
         if fresh != current:
-            print("README.md's Inputs/Outputs tables are out of date: run make docs", file=sys.stderr)
+            print(
+                "README.md's Inputs/Outputs tables are out of date: run make docs", file=sys.stderr
+            )
             return 1
         return 0
     README.write_text(fresh)
