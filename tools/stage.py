@@ -39,7 +39,9 @@ API (stable; progress lines go to stderr, each prefixed "==> "):
     stack.remove()                      # delete the staged directory
 
 `Stack(endpoint, name="local", *, package_dir=REPO/"build/package",
-manifest=REPO/"build/package.json", root=REPO)`; `stack.workdir` is the staged directory,
+manifest=REPO/"build/package.json", root=REPO, package=True)`; `root` is the module staged, and
+`package=False` stages another root module (e.g. `root=REPO / "bootstrap"`) as it is: its `*.tf`
+and the override, no package swap, no zip; `stack.workdir` is the staged directory,
 `stack.timings` maps each step ("init", "apply", "plan", "destroy") to its last duration in
 seconds. Every failing step raises `StackError`, whose message ends with terraform's last stderr
 lines (`error.stderr_tail`); a missing package says to run `make build`. `stage()` is called by
@@ -82,8 +84,9 @@ DEFAULT_PLUGIN_MIRROR = "/opt/tf-plugins"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 
-# Every AWS service the provider calls for this configuration (kms: reading a table with SSE).
-SERVICES = ("apigatewayv2", "dynamodb", "iam", "kms", "lambda", "logs", "sts", "xray")
+# Every AWS service the provider calls for this configuration (kms: reading a table with SSE;
+# s3: the bootstrap/ root's state bucket).
+SERVICES = ("apigatewayv2", "dynamodb", "iam", "kms", "lambda", "logs", "s3", "sts", "xray")
 
 
 class StackError(RuntimeError):
@@ -155,6 +158,8 @@ provider "aws" {{
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
+  # moto serves buckets under the path, not as <bucket>.<host> subdomains.
+  s3_use_path_style = true
 
   endpoints {{
 {endpoints}
@@ -211,10 +216,12 @@ class Stack:
         package_dir: Path | None = None,
         manifest: Path | None = None,
         root: Path = REPO,
+        package: bool = True,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.name = name
         self.root = root
+        self.package = package
         self.package_dir = package_dir or root / "build" / "package"
         self.manifest = manifest or root / "build" / "package.json"
         self.workdir = STACKS_DIR / name
@@ -233,7 +240,7 @@ class Stack:
             self.package_dir = package_dir
         if manifest is not None:
             self.manifest = manifest
-        if not self.package_dir.is_dir() or not self.manifest.is_file():
+        if self.package and (not self.package_dir.is_dir() or not self.manifest.is_file()):
             raise StackError(
                 f"the Lambda package is missing ({self._shown(self.package_dir)} and "
                 f"{self._shown(self.manifest)}): run make build"
@@ -243,11 +250,14 @@ class Stack:
         for old in work.glob("*.tf"):
             old.unlink()
         for source in sorted(self.root.glob("*.tf")):
-            if source.name != "package.tf":
+            if source.name != "package.tf" or not self.package:
                 shutil.copyfile(source, work / source.name)
-        shutil.copyfile(OFFLINE_PACKAGE_TF, work / "package.tf")
         (work / "emulator_override.tf").write_text(emulator_override(self.endpoint))
         (work / "terraform.rc").write_text(cli_config(plugin_mirror()))
+        if not self.package:
+            self._staged = True
+            return work
+        shutil.copyfile(OFFLINE_PACKAGE_TF, work / "package.tf")
         (work / "build").mkdir(exist_ok=True)
         shutil.copyfile(self.manifest, work / "build" / "package.json")
         build_zip(self.package_dir, work / "build" / "lambda.zip")
