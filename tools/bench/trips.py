@@ -78,38 +78,47 @@ SEEDS = [
 
 
 def count_round_trips(cases: list[TripCase] = TRIP_CASES) -> list[dict[str, Any]]:
-    """Each case's status and DynamoDB operations, against mock_aws (nothing leaves the process)."""
-    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-        os.environ.pop(key, None)
-    os.environ.update({**SDK_ENV, **FUNCTION_ENV})
+    """Each case's status and DynamoDB operations, against mock_aws (nothing leaves the process).
+
+    The environment and the function's SERVICES are restored afterwards.
+    """
     import boto3
     from moto import mock_aws
 
     from tests.tables import create_tables
 
-    with mock_aws():
-        create_tables(boto3.client("dynamodb"), USERS_TABLE, EMAILS_TABLE)
-        from users_api import app
+    saved_env = dict(os.environ)
+    for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(key, None)
+    os.environ.update({**SDK_ENV, **FUNCTION_ENV})
+    from users_api import app
 
-        app.SERVICES = app.build_services()
-        for body in SEEDS:
-            app.handler(user_event("POST", "/users", json_body=body), None)
-        results = []
-        for case in cases:
-            event = user_event(case.method, case.path, query=case.query, json_body=case.body)
-            with counting_calls(app.SERVICES.store._client) as calls:
-                status = app.handler(event, None)["statusCode"]
-            results.append(
-                {
-                    "case": case.label,
-                    "status": status,
-                    "operations": calls,
-                    "round_trips": len(calls),
-                    "minimum": case.minimum,
-                    "why": case.why,
-                }
-            )
-    return results
+    saved_services = app.SERVICES
+    try:
+        with mock_aws():
+            create_tables(boto3.client("dynamodb"), USERS_TABLE, EMAILS_TABLE)
+            app.SERVICES = app.build_services()
+            for body in SEEDS:
+                app.handler(user_event("POST", "/users", json_body=body), None)
+            return [_count(app, case) for case in cases]
+    finally:
+        app.SERVICES = saved_services
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def _count(app: Any, case: TripCase) -> dict[str, Any]:
+    event = user_event(case.method, case.path, query=case.query, json_body=case.body)
+    with counting_calls(app.SERVICES.store._client) as calls:
+        status = app.handler(event, None)["statusCode"]
+    return {
+        "case": case.label,
+        "status": status,
+        "operations": calls,
+        "round_trips": len(calls),
+        "minimum": case.minimum,
+        "why": case.why,
+    }
 
 
 if __name__ == "__main__":
