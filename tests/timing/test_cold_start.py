@@ -12,6 +12,8 @@ import pytest
 from tools import build
 from tools.bench import cold
 
+pytestmark = pytest.mark.timing
+
 TARGET = build.target_for("python3.13", "x86_64")
 
 

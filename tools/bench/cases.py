@@ -9,11 +9,11 @@ from tools.events import http_api_event
 
 USERS_TABLE = "users-bench-users"
 EMAILS_TABLE = "users-bench-user-emails"
-EMAIL_INDEX = "email-index"
+IDEMPOTENCY_TABLE = "users-bench-idempotency"
 FUNCTION_ENV = {
     "USERS_TABLE": USERS_TABLE,
     "EMAILS_TABLE": EMAILS_TABLE,
-    "EMAIL_INDEX": EMAIL_INDEX,
+    "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
     "LOG_LEVEL": "INFO",
 }
 # The SDK's view: a region, fake credentials from the environment (no file or IMDS lookups).
@@ -28,14 +28,25 @@ SDK_ENV = {
 }
 
 USER_ID = "u-0001"
-USER_ITEM: dict[str, Any] = {
-    "user_id": {"S": USER_ID},
-    "name": {"S": "Ada Lovelace"},
-    "email": {"S": "ada@example.com"},
-    "created_at": {"S": "2026-11-23T08:00:00.000Z"},
-    "updated_at": {"S": "2026-11-23T08:00:00.000Z"},
-    "version": {"N": "3"},
-}
+CREATED_AT = "2026-11-23T08:00:00.000Z"
+
+
+def user_item(user_id: str) -> dict[str, Any]:
+    """A stored user as the users table holds it (list shard and key included)."""
+    return {
+        "user_id": {"S": user_id},
+        "name": {"S": "Ada Lovelace"},
+        "email": {"S": f"{user_id}@example.com"},
+        "created_at": {"S": CREATED_AT},
+        "updated_at": {"S": CREATED_AT},
+        "version": {"N": "3"},
+        "list_shard": {"S": "0"},
+        "created_key": {"S": f"{CREATED_AT}#{user_id}"},
+        "request_token": {"S": "bench"},
+    }
+
+
+USER_ITEM = user_item(USER_ID)
 
 
 def user_event(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -52,7 +63,9 @@ WARM_EVENTS: dict[str, dict[str, Any]] = {
         "POST", "/users", json_body={"name": "Grace Hopper", "email": "grace@example.com"}
     ),
     "update": user_event(
-        "PUT", f"/users/{USER_ID}", json_body={"name": "Ada King", "email": "ada@example.com"}
+        "PUT",
+        f"/users/{USER_ID}",
+        json_body={"name": "Ada King", "email": f"{USER_ID}@example.com"},
     ),
     "list": user_event("GET", "/users", query={"limit": "10"}),
 }

@@ -12,8 +12,16 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from tools.bench.cases import EMAILS_TABLE, FUNCTION_ENV, SDK_ENV, USERS_TABLE, user_event
+from tools.bench.cases import (
+    EMAILS_TABLE,
+    FUNCTION_ENV,
+    IDEMPOTENCY_TABLE,
+    SDK_ENV,
+    USERS_TABLE,
+    user_event,
+)
 from tools.roundtrips import counting_calls
+from users_api.store import LIST_SHARDS
 
 
 @dataclass(frozen=True)
@@ -38,8 +46,22 @@ TRIP_CASES = [
     ),
     TripCase("GET /users/{user_id}", "GET", "/users/01", 1),
     TripCase("GET /users?id=", "GET", "/users", 1, query={"id": "01"}),
-    TripCase("GET /users?email=", "GET", "/users", 1, query={"email": "joy@example.com"}),
-    TripCase("GET /users (list)", "GET", "/users", 1, query={"limit": "10"}),
+    TripCase(
+        "GET /users?email=",
+        "GET",
+        "/users",
+        2,
+        "the address's record, then the user, both consistent",
+        query={"email": "joy@example.com"},
+    ),
+    TripCase(
+        "GET /users (list)",
+        "GET",
+        "/users",
+        LIST_SHARDS + 1,
+        "one query per list shard, in parallel, then one BatchGetItem",
+        query={"limit": "10"},
+    ),
     TripCase(
         "PUT /users/{user_id} (email kept)",
         "PUT",
@@ -96,7 +118,7 @@ def count_round_trips(cases: list[TripCase] = TRIP_CASES) -> list[dict[str, Any]
     saved_services = app.SERVICES
     try:
         with mock_aws():
-            create_tables(boto3.client("dynamodb"), USERS_TABLE, EMAILS_TABLE)
+            create_tables(boto3.client("dynamodb"), USERS_TABLE, EMAILS_TABLE, IDEMPOTENCY_TABLE)
             app.SERVICES = app.build_services()
             for body in SEEDS:
                 app.handler(user_event("POST", "/users", json_body=body), None)

@@ -11,29 +11,25 @@ import json
 import os
 import statistics
 import sys
+import threading
 import time
 from typing import Any
 
-from tools.bench.cases import (
-    EMAIL_INDEX,
-    EMAILS_TABLE,
-    FUNCTION_ENV,
-    SDK_ENV,
-    USER_ITEM,
-    USERS_TABLE,
-    WARM_EVENTS,
-)
+from tools.bench.cases import FUNCTION_ENV, SDK_ENV, USER_ITEM, WARM_EVENTS, user_item
 from tools.bench.report import percentile
 
 
 class FakeDynamoDB:
-    """Answers the store's calls with canned responses at once, and counts them."""
+    """Answers the store's calls with canned items at once, and counts them (thread-safe: the
+    list route queries its shards from a pool)."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self._lock = threading.Lock()
 
     def _answer(self, response: dict[str, Any]) -> dict[str, Any]:
-        self.calls += 1
+        with self._lock:
+            self.calls += 1
         return response
 
     def get_item(self, **_: Any) -> dict[str, Any]:
@@ -51,36 +47,36 @@ class FakeDynamoDB:
     def delete_item(self, **_: Any) -> dict[str, Any]:
         return self._answer({})
 
-    def query(self, **_: Any) -> dict[str, Any]:
-        return self._answer({"Items": [USER_ITEM], "Count": 1})
-
-    def scan(self, **kwargs: Any) -> dict[str, Any]:
-        limit = int(kwargs.get("Limit", 10))
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        """A shard's newest keys (the list index holds keys only)."""
+        shard = kwargs["ExpressionAttributeValues"][":shard"]["S"]
+        keys = ("user_id", "list_shard", "created_key")
         items = [
-            {**USER_ITEM, "user_id": {"S": f"u-{n:04d}"}, "email": {"S": f"u{n}@example.com"}}
-            for n in range(limit)
+            {key: user_item(f"u-{shard}{n:03d}")[key] for key in keys}
+            for n in range(int(kwargs.get("Limit", 10)))
         ]
-        return self._answer(
-            {"Items": items, "Count": limit, "LastEvaluatedKey": {"user_id": {"S": "u-9999"}}}
-        )
+        return self._answer({"Items": items, "Count": len(items)})
+
+    def batch_get_item(self, **kwargs: Any) -> dict[str, Any]:
+        [(table, request)] = kwargs["RequestItems"].items()
+        items = [user_item(key["user_id"]["S"]) for key in request["Keys"]]
+        return self._answer({"Responses": {table: items}})
 
 
 def measure_warm(iterations: int = 5000, warmup: int = 500) -> dict[str, Any]:
     """p50/p99 (microseconds) of the handler per route with a FakeDynamoDB behind the store.
 
-    `users_api.app`'s SERVICES are swapped for a store on the fake, and restored afterwards.
+    `users_api.app`'s SERVICES are swapped for ones whose store calls the fake, and restored.
     """
     for key, value in {**SDK_ENV, **FUNCTION_ENV}.items():
         os.environ.setdefault(key, value)
     from users_api import app
-    from users_api.paging import PageTokens
-    from users_api.routes import Services
-    from users_api.store import Tables, UserStore
 
     fake = FakeDynamoDB()
-    store = UserStore(fake, Tables(USERS_TABLE, EMAILS_TABLE, EMAIL_INDEX))  # type: ignore[arg-type]
+    services = app.build_services()
+    services.store._client = fake  # type: ignore[assignment]
     saved = app.SERVICES
-    app.SERVICES = Services(store=store, tokens=PageTokens(USERS_TABLE))
+    app.SERVICES = services
     clock = time.perf_counter_ns
     routes: dict[str, Any] = {}
     try:
