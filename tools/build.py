@@ -55,6 +55,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# package.tf runs whatever python3 is on the PATH, which may be older than the tools' 3.11.
+if sys.version_info < (3, 9):  # noqa: UP036
+    sys.exit(f"tools/build.py needs Python 3.9 or newer as python3, not {sys.version.split()[0]}")
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT / "lambda" / "users_api"
 DEFAULT_REQUIREMENTS = ROOT / "requirements-lambda.txt"
