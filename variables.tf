@@ -56,7 +56,7 @@ variable "lambda_architecture" {
 
 variable "lambda_bytecode" {
   type        = bool
-  description = "Ship the package with .pyc files so a cold start compiles nothing (about 25% less cold-start CPU); needs the runtime's own CPython (e.g. python3.13) on the machine that plans."
+  description = "Ship the package with .pyc files so a cold start compiles nothing; they are compiled by the runtime's own CPython (e.g. python3.13), which must then be installed on the machine that plans."
   default     = false
 }
 
