@@ -64,7 +64,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -75,6 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools import docs
 from tools.build import QUERY, write_zip
 from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
@@ -145,17 +145,6 @@ def build_zip(package_dir: Path, zip_path: Path) -> bool:
     return True
 
 
-def variable_defaults(root: Path = REPO) -> dict[str, Any]:
-    """The `default` of each variable in root's variables.tf (literal values only)."""
-    text = (root / "variables.tf").read_text()
-    defaults: dict[str, Any] = {}
-    for name, body in re.findall(r'^variable "(\w+)" \{\n(.*?)^\}', text, re.MULTILINE | re.DOTALL):
-        match = re.search(r"^  default\s*=\s*(.+)$", body, re.MULTILINE)
-        if match:
-            defaults[name] = json.loads(match.group(1))
-    return defaults
-
-
 def _tostring(value: Any) -> str:
     """Terraform's tostring() of a string or bool."""
     if isinstance(value, bool):
@@ -164,9 +153,20 @@ def _tostring(value: Any) -> str:
 
 
 def build_query(variables: Mapping[str, Any], root: Path = REPO) -> dict[str, str]:
-    """The query package.tf's data "external" sends, for these variables over the defaults."""
-    values = {**variable_defaults(root), **variables}
-    return {key: _tostring(values[variable]) for key, variable in QUERY.items()}
+    """The query package.tf's data "external" sends, for these variables over the defaults
+    (variables.tf's, read as tools.docs reads them for the README)."""
+    defaults = {
+        block.name: block.attributes.get("default")
+        for block in docs.blocks(root)
+        if block.kind == "variable"
+    }
+
+    def value(variable: str) -> Any:
+        if variable in variables:
+            return variables[variable]
+        return json.loads(defaults[variable] or "null")  # a string, bool or null literal
+
+    return {key: _tostring(value(variable)) for key, variable in QUERY.items()}
 
 
 def run_build(root: Path, query: Mapping[str, str]) -> dict[str, str]:

@@ -23,7 +23,8 @@ from tests.infra.test_terraform import FUNCTION, unexpected_changes
 from tools.emulator import Emulator
 from tools.stage import REPO, Stack
 
-pytestmark = pytest.mark.slow
+# One worker under pytest-xdist: clone A's apply is shared by the module's tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fresh_clone")]
 
 VARIABLES: dict[str, Any] = {"name": "fresh-clone", "environment": "dev", "lambda_bytecode": True}
 
