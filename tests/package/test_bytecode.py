@@ -196,7 +196,7 @@ def test_each_supported_runtime_gets_a_package_that_imports_under_its_python(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "USERS_TABLE": "users",
         "EMAILS_TABLE": "emails",
-        "EMAIL_INDEX": "email-index",
+        "IDEMPOTENCY_TABLE": "idempotency",
     }
     served = subprocess.run(
         [str(python), "-s", "-c", SERVE],
