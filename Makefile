@@ -7,10 +7,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# The function's runtime and architecture: keep in step with var.lambda_runtime / var.lambda_architecture
-# (Terraform refuses to deploy a package built for another one).
+# The package `make build` prepares for the tests, `make local` and `make bench` (terraform plan builds
+# its own, from var.lambda_runtime / var.lambda_architecture / var.lambda_bytecode).
 LAMBDA_RUNTIME ?= python3.13
 LAMBDA_ARCH ?= x86_64
+LAMBDA_BYTECODE ?= 0
 NODE_TOOLS := tools/node
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
@@ -40,8 +41,8 @@ $(NODE_TOOLS)/node_modules/.installed: $(NODE_TOOLS)/package.json $(NODE_TOOLS)/
 
 # Always runs: the tool skips pip when nothing changed and leaves an identical tree untouched, and a
 # different LAMBDA_RUNTIME/LAMBDA_ARCH must rebuild even when no file changed.
-build: $(VENV)/.installed ## Build the Lambda package directory (build/package) that Terraform zips
-	@$(PY) -m tools.build --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH)
+build: $(VENV)/.installed ## Build the Lambda package (build/package); optional: terraform plan builds its own
+	@$(PY) -m tools.build --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH) $(if $(filter 1 true,$(LAMBDA_BYTECODE)),--bytecode)
 
 lint: $(VENV)/.installed ## ruff and terraform fmt -check
 	@$(VENV)/bin/ruff check .
@@ -57,7 +58,7 @@ test: build lint typecheck $(NODE_TOOLS)/node_modules/.installed ## Install, bui
 local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
 	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
 
-bench: build ## Measure cold start, warm overhead, round trips, package size, local throughput
+bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
 	@$(PY) -m tools.bench
 
 fmt: $(VENV)/.installed ## Format Python and Terraform

@@ -34,24 +34,30 @@ variable "tags" {
 
 variable "lambda_runtime" {
   type        = string
-  description = "Python runtime of the function; must match the package (make build LAMBDA_RUNTIME=...)."
+  description = "Python runtime of the function, one of lambda/runtimes.json (the code needs 3.11+); the plan builds the package for it."
   default     = "python3.13"
 
   validation {
-    condition     = contains(["python3.10", "python3.11", "python3.12", "python3.13"], var.lambda_runtime)
-    error_message = "lambda_runtime must be one of python3.10, python3.11, python3.12, python3.13."
+    condition     = contains(jsondecode(file("${path.module}/lambda/runtimes.json")), var.lambda_runtime)
+    error_message = "lambda_runtime must be one of ${join(", ", jsondecode(file("${path.module}/lambda/runtimes.json")))}."
   }
 }
 
 variable "lambda_architecture" {
   type        = string
-  description = "Instruction set of the function; must match the package (make build LAMBDA_ARCH=...)."
+  description = "Instruction set of the function; the plan installs the dependencies' wheels for it."
   default     = "x86_64"
 
   validation {
     condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
     error_message = "lambda_architecture must be x86_64 or arm64."
   }
+}
+
+variable "lambda_bytecode" {
+  type        = bool
+  description = "Ship the package with .pyc files so a cold start compiles nothing; they are compiled by the runtime's own CPython (e.g. python3.13), which must then be installed on the machine that plans."
+  default     = false
 }
 
 variable "lambda_memory_mb" {
