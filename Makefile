@@ -14,7 +14,7 @@ LAMBDA_ARCH ?= x86_64
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
 
-.PHONY: help venv build test lint typecheck local bench clean fmt
+.PHONY: help venv build test lint typecheck local bench clean fmt openapi
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ local: build ## Run the whole stack locally: emulator, terraform apply, API on h
 
 bench: build ## Measure cold start, warm overhead, round trips, package size, local throughput
 	@$(PY) -m tools.bench
+
+openapi: $(VENV)/.installed ## Write openapi.json, the API's OpenAPI 3.1 document (from the routes and models)
+	@$(PY) -m tools.openapi
 
 fmt: $(VENV)/.installed ## Format Python and Terraform
 	@$(VENV)/bin/ruff format lambda tools tests

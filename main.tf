@@ -33,6 +33,7 @@ locals {
     "PATCH /users/{user_id}",
     "DELETE /users/{user_id}",
     "GET /hello",
+    "GET /openapi.json",
     "$default",
   ]
 }
