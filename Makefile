@@ -14,7 +14,7 @@ LAMBDA_ARCH ?= x86_64
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
 
-.PHONY: help venv build test lint typecheck local bench clean fmt openapi
+.PHONY: help venv build test lint typecheck local bench clean fmt openapi browser
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,7 +42,12 @@ lint: $(VENV)/.installed ## ruff and terraform fmt -check
 typecheck: $(VENV)/.installed ## mypy --strict on the function's code
 	@$(VENV)/bin/mypy
 
-test: build lint typecheck ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+# The browser test drives Debian's Chromium with Playwright (Playwright's own browser download
+# needs the internet); GitHub's runners have Chrome preinstalled at another path.
+browser: ## Install headless Chromium for the /docs browser test (apt, once)
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: build lint typecheck browser ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest
 
 local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
