@@ -17,12 +17,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.conftest import FIGURES
 from tools.emulator import free_port
 from tools.gateway import LocalGateway, start_gateway
 
@@ -97,6 +99,7 @@ def _scan(client: Any, table: str) -> Iterator[Any]:
 
 
 def fuzz(url: str, report: Path, *extra: str, max_examples: int) -> dict[str, Any]:
+    """Run schemathesis's CLI (its own process and hypothesis state) and return its JSON report."""
     command = [
         str(Path(sys.executable).with_name("st")),
         "run",
@@ -122,7 +125,9 @@ def fuzz(url: str, report: Path, *extra: str, max_examples: int) -> dict[str, An
         str(report),
         *extra,
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    result = subprocess.run(
+        command, cwd=report.parent, capture_output=True, text=True, timeout=300, check=False
+    )
     summary = json.loads(report.read_text())
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     return summary
@@ -145,12 +150,14 @@ def test_fuzzing_finds_no_server_error_and_no_response_outside_the_document(
     failures = sum(f["count"] for f in everything["failures"]) + sum(
         f["count"] for f in reads["failures"]
     )
-    print(
-        f"\nfuzzing: {requests} requests ({read_requests} read-only, tables unchanged),"
+    figures = (
+        f"fuzzing: {requests} requests ({read_requests} read-only, tables unchanged),"
         f" {operations['tested']}/{operations['total']} operations,"
         f" {reads['test_cases']['generated'] + everything['test_cases']['generated']} test cases,"
         f" {failures} failures, {len(everything['errors'])} errors, in {seconds:.0f}s"
     )
+    print(f"\n{figures}")
+    FIGURES.append(figures)
     assert operations["tested"] == operations["total"] == 7
     assert failures == 0
     assert everything["errors"] == reads["errors"] == []
@@ -216,7 +223,7 @@ def test_swagger_ui_at_docs_lists_every_operation_and_tries_them_out(
             status = create.locator(".live-responses-table tr.response .response-col_status").first
             expect(status).to_have_text("201")
             shown = create.locator(".live-responses-table .microlight").first
-            expect(shown).to_contain_text('"user_id": "docs-ui-user"')
+            expect(shown).to_contain_text(f'"user_id": "{user_id}"')
             status.scroll_into_view_if_needed()
             page.screenshot(path=str(tmp_path / "docs.png"))  # the create's answer, for a look
         finally:

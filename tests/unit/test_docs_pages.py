@@ -43,3 +43,12 @@ def test_other_paths_are_left_to_the_api() -> None:
 
     for path in ("/users", "/docs/../main.tf", "/docs/index.css.map", "/docsx", "/hello"):
         assert docs.serve(path) is None, path
+
+
+def test_make_local_banner_names_the_docs_url() -> None:
+    from tools.local import ready_banner
+
+    banner = ready_banner("http://127.0.0.1:3000", "http://127.0.0.1:4566", 12.0)
+
+    assert "http://127.0.0.1:3000/docs" in banner
+    assert "http://127.0.0.1:3000/openapi.json" in banner
