@@ -215,9 +215,9 @@ def test_swagger_ui_at_docs_lists_every_operation_and_tries_them_out(
             create = page.locator("#operations-users-createUser")
             create.locator(".opblock-summary").click()
             create.get_by_role("button", name="Try it out").click()
-            body = json.dumps(
-                {"user_id": "docs-ui-user", "name": "Ada", "email": "ada@example.com"}
-            )
+            user_id = f"docs-{uuid.uuid4().hex[:12]}"
+            email = f"{user_id}@example.com"
+            body = json.dumps({"user_id": user_id, "name": "Ada", "email": email})
             create.locator("textarea.body-param__text").fill(body)
             create.get_by_role("button", name="Execute").click()
             status = create.locator(".live-responses-table tr.response .response-col_status").first
