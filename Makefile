@@ -16,7 +16,7 @@ NODE_TOOLS := tools/node
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
 
-.PHONY: help venv build test lint typecheck local bench clean fmt
+.PHONY: help venv build test lint typecheck local bench clean fmt openapi browser
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,7 +52,15 @@ lint: $(VENV)/.installed ## ruff and terraform fmt -check
 typecheck: $(VENV)/.installed ## mypy --strict on the function's code
 	@$(VENV)/bin/mypy
 
-test: build lint typecheck $(NODE_TOOLS)/node_modules/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+# The browser test drives Debian's Chromium with Playwright (Playwright's own browser download
+# needs the internet); GitHub's runners have Chrome preinstalled, which the test also finds.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: ## Install headless Chromium for the /docs browser test (apt, once)
+	@command -v chromium >/dev/null || command -v google-chrome >/dev/null || { \
+	  echo "==> installing Chromium (apt) for the browser test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest
 
 local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
@@ -60,6 +68,9 @@ local: build ## Run the whole stack locally: emulator, terraform apply, API on h
 
 bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
 	@$(PY) -m tools.bench
+
+openapi: $(VENV)/.installed ## Write openapi.json, the API's OpenAPI 3.1 document (from the routes and models)
+	@$(PY) -m tools.openapi
 
 fmt: $(VENV)/.installed ## Format Python and Terraform
 	@$(VENV)/bin/ruff format lambda tools tests

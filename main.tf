@@ -36,6 +36,7 @@ locals {
     "PATCH /users/{user_id}",
     "DELETE /users/{user_id}",
     "GET /hello",
+    "GET /openapi.json",
     "$default",
   ]
 }

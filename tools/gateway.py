@@ -504,6 +504,67 @@ def load_function(
     )
 
 
+# --------------------------------------------------------------------- local docs (not API Gateway)
+
+DOCS_PATH = "/docs"
+_DOCS_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+_DOCS_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Users API (local)</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    displayRequestDuration: true,
+  });
+</script>
+</body>
+</html>
+"""
+
+
+def swagger_ui_dir() -> Path | None:
+    """Swagger UI 5's assets as the dev requirements install them (PyPI swagger-ui-py), or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("swagger_ui")  # finds it without importing its web frameworks
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    static = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return static if (static / "swagger-ui-bundle.js").is_file() else None
+
+
+@dataclass(frozen=True)
+class DocsPages:
+    """Swagger UI at /docs for the API this gateway serves: a page and Swagger UI's own files.
+
+    Not part of API Gateway (the deployed API has no /docs): the UI reads the function's own
+    GET /openapi.json from the same origin, so "Try it out" calls this local API.
+    """
+
+    assets: Path
+
+    def serve(self, path: str) -> HttpResponse | None:
+        if path in (DOCS_PATH, DOCS_PATH + "/"):
+            body = DOCS_PAGE.encode()
+            return HttpResponse(200, [("content-type", "text/html; charset=utf-8")], body)
+        name = path.removeprefix(DOCS_PATH + "/")
+        if not path.startswith(DOCS_PATH + "/") or name not in _DOCS_FILES:
+            return None
+        media = _DOCS_TYPES[Path(name).suffix]
+        return HttpResponse(200, [("content-type", media)], (self.assets / name).read_bytes())
+
+
 # ------------------------------------------------------------------------------------- the gateway
 
 
@@ -525,6 +586,7 @@ class Gateway:
         self.port = port
         self.clock = clock  # the integration timeout's clock (tests pass their own)
         self._log_lock = threading.Lock()
+        self.docs: DocsPages | None = None  # `make local`'s Swagger UI at /docs (not API Gateway)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
         started = self.clock()
@@ -544,6 +606,11 @@ class Gateway:
     def _handle(
         self, request: HttpRequest, request_id: str, started: float, context: dict[str, Any]
     ) -> HttpResponse:
+        if self.docs is not None and request.method.upper() in ("GET", "HEAD"):
+            page = self.docs.serve(request.raw_path)
+            if page is not None:
+                context["routeKey"] = "(local docs)"
+                return page
         if len(request.body) > MAX_BODY_BYTES:
             return gateway_error(413, "Request Entity Too Large")
         origin = request.header("origin")
@@ -725,6 +792,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY...) is routed too, so `$default` sends it to the function
+        # (405 + Allow), rather than http.server answering 501. How API Gateway treats methods
+        # outside its own list is not emulated.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         # The gateway writes its own access log; keep http.server's lines for its errors only.
         if args and str(args[0]).isdigit():
@@ -804,11 +879,13 @@ def start_gateway(
     interpreter: Interpreter | None = None,
     max_workers: int = 8,
     log: TextIO | None = None,
+    docs: bool = True,
 ) -> LocalGateway:
     """Read the API and its function from the emulator, warm one worker, and serve on host:port.
 
     sdk_paths: where the runtime's boto3 is for the function's Python (None: install it once
-    under cache_dir's parent, see prepare_runtime). Raises InitError when the handler does not
+    under cache_dir's parent, see prepare_runtime). docs: serve Swagger UI at /docs when its
+    assets are installed (see DocsPages). Raises InitError when the handler does not
     import, LookupError/ValueError when the deployed configuration cannot be served, OSError
     when the port is taken.
     """
@@ -823,6 +900,8 @@ def start_gateway(
     log = log if log is not None else sys.stderr
     pools: dict[str, WorkerPool] = {}
     gateway = Gateway(api, pools, log=log, port=port)
+    assets = swagger_ui_dir() if docs else None
+    gateway.docs = DocsPages(assets) if assets is not None else None
     server = GatewayServer((host, port), gateway)  # bind first: a taken port fails fast
     try:
         for integration in api.integrations.values():

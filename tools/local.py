@@ -99,6 +99,7 @@ def ticking(what: str, every_s: float = 10.0) -> Iterator[None]:
 def ready_banner(url: str, emulator: str, elapsed_s: float) -> str:
     return f"""
 Users API on {url}  (AWS emulator on {emulator}; ready in {elapsed_s:.0f}s)
+API docs (Swagger UI, "Try it out" calls this API): {url}/docs   contract: {url}/openapi.json
 
   curl -X POST {url}/users -H 'Content-Type: application/json' -d '{{"user_id":"01","name":"Joy"}}'
   curl '{url}/users?id=01'

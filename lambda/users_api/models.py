@@ -16,6 +16,7 @@ from pydantic import (
 from users_api.errors import ValidationFailed
 from users_api.rules import (
     DEFAULT_PAGE_SIZE,
+    MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PAGE_SIZE,
     USER_ID_PATTERN,
@@ -30,7 +31,12 @@ Name = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
     AfterValidator(check_name),
 ]
-Email = Annotated[str, AfterValidator(normalise_email)]
+# The schema says what the check does: normalise_email accepts a dotted domain, lower-cases.
+Email = Annotated[
+    str,
+    AfterValidator(normalise_email),
+    Field(json_schema_extra={"format": "email", "maxLength": MAX_EMAIL_LENGTH}),
+]
 
 
 class _Input(BaseModel):

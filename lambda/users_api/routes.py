@@ -36,7 +36,7 @@ from users_api.idempotency import (
     is_valid_key,
 )
 from users_api.paging import PageTokens
-from users_api.routing import Router
+from users_api.routing import Doc, Router
 from users_api.rules import INVALID_EMAIL, USER_ID_PATTERN, is_user_id, normalise_email
 from users_api.store import (
     KEEP,
@@ -196,12 +196,32 @@ def _invalid_query(name: str, message: str) -> ValidationFailed:
 # -- routes ------------------------------------------------------------------------------------
 
 
-@ROUTER.route("GET", "/hello", public=True)
+@ROUTER.route(
+    "GET",
+    "/hello",
+    public=True,
+    doc=Doc("Say hello (no caller needed)", {200: "Hello"}, tag="service"),
+)
 def hello(request: Request, _: Services) -> Response:
     return json_response(200, {"message": "Hello from Lambda", "path": request.path})
 
 
-@ROUTER.route("POST", "/users")
+@ROUTER.route(
+    "POST",
+    "/users",
+    doc=Doc(
+        "Create a user",
+        {201: "User"},
+        body="UserCreate",
+        errors=(409, 422, 503),
+        headers=("Idempotency-Key",),
+        description=(
+            "`user_id` is generated when absent (with a JWT, it is the token's `sub`). With an"
+            " `Idempotency-Key`, the same key and body again within 24 hours replays the first"
+            " answer (`Idempotent-Replayed: true`) and writes nothing."
+        ),
+    ),
+)
 def create_user(request: Request, services: Services) -> Response:
     from users_api.models import UserCreate, validate
 
@@ -241,7 +261,21 @@ def create_user(request: Request, services: Services) -> Response:
     return created
 
 
-@ROUTER.route("GET", "/users")
+@ROUTER.route(
+    "GET",
+    "/users",
+    doc=Doc(
+        "Read a user (?id=), look one up by email (?email=), or list users newest first",
+        {200: "UserOrPage"},
+        errors=(404, 503),
+        query=("id", "email", "limit", "next_token", "created_after", "created_before"),
+        description=(
+            "`id` or `email` selects one user and takes no other parameter; without them the"
+            " answer is one page of users, newest first, and `next_token` continues it. Listing"
+            " and lookup by email need the admin scope when authorization is on."
+        ),
+    ),
+)
 def get_or_list_users(request: Request, services: Services) -> Response:
     """One route, three jobs: `?id=` reads a user, `?email=` looks one up, otherwise a page."""
     query = request.query
@@ -314,13 +348,23 @@ def _window_of(window: ListWindow) -> tuple[str | None, str | None]:
     return window.created_after, window.created_before
 
 
-@ROUTER.route("GET", "/users/{user_id}")
+@ROUTER.route("GET", "/users/{user_id}", doc=Doc("Read a user", {200: "User"}, errors=(404, 503)))
 def get_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
     return _get_by_id(request, services, user_id)
 
 
-@ROUTER.route("PUT", "/users/{user_id}")
+@ROUTER.route(
+    "PUT",
+    "/users/{user_id}",
+    doc=Doc(
+        "Replace a user's name and email (an absent email removes it)",
+        {200: "User"},
+        body="UserReplace",
+        errors=(404, 409, 412, 503),
+        headers=("If-Match",),
+    ),
+)
 def replace_user(request: Request, services: Services) -> Response:
     from users_api.models import UserReplace, validate
 
@@ -330,7 +374,18 @@ def replace_user(request: Request, services: Services) -> Response:
     return _update(services, user_id, request, name=data.name, email=data.email)
 
 
-@ROUTER.route("PATCH", "/users/{user_id}")
+@ROUTER.route(
+    "PATCH",
+    "/users/{user_id}",
+    doc=Doc(
+        "Change some of a user's fields (JSON merge patch, RFC 7396)",
+        {200: "User"},
+        body="UserPatch",
+        errors=(404, 409, 412, 503),
+        headers=("If-Match",),
+        description='An absent member stays as it is; `"email": null` removes the email.',
+    ),
+)
 def patch_user(request: Request, services: Services) -> Response:
     from users_api.models import UserPatch, validate
 
@@ -376,9 +431,27 @@ def _update(
     return _user_response(200, user)
 
 
-@ROUTER.route("DELETE", "/users/{user_id}")
+@ROUTER.route(
+    "DELETE",
+    "/users/{user_id}",
+    doc=Doc("Delete a user", {204: None}, errors=(404, 409, 412, 503), headers=("If-Match",)),
+)
 def delete_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
     auth.require_owner(caller(request, services), user_id)
     services.store.delete(user_id, expected_versions=_if_match(request))
     return Response(204)
+
+
+@ROUTER.route(
+    "GET",
+    "/openapi.json",
+    public=True,
+    doc=Doc("This API's OpenAPI 3.1 document", {200: "OpenApiDocument"}, tag="service"),
+)
+def openapi_document(_: Request, services: Services) -> Response:
+    # Built on the first request for it (and kept): importing users_api.openapi imports pydantic
+    # and the models, which a cold start that serves users must not pay for.
+    from users_api.openapi import document_json
+
+    return Response(200, document_json(services.auth.mode))

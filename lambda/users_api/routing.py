@@ -9,11 +9,14 @@ Two tables beside the routes, both consulted by `dispatch` so no route can forge
   no caller);
 - the error table (`@router.error(DomainError)`, like Powertools' `exception_handler`): how each
   domain outcome a handler lets through becomes an HTTP error.
+
+Each route may carry a `Doc`: what the API's OpenAPI document (users_api.openapi) says of it.
+Dispatch never reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
@@ -26,12 +29,33 @@ ErrorType = TypeVar("ErrorType", bound=Exception)
 
 
 @dataclass(frozen=True, slots=True)
+class Doc:
+    """A route as the OpenAPI document describes it (users_api.openapi builds it from these).
+
+    Schemas are named, not imported: they are classes of users_api.models (or of
+    users_api.openapi), and routes.py must not import pydantic (see its docstring).
+    """
+
+    summary: str
+    # Success status -> the schema of its body (None: no body).
+    responses: Mapping[int, str | None]
+    body: str | None = None  # the schema of the request body
+    # Error statuses this route answers beyond those every route can (see users_api.openapi).
+    errors: tuple[int, ...] = ()
+    query: tuple[str, ...] = ()  # query parameters, by name (users_api.openapi.QUERY_PARAMETERS)
+    headers: tuple[str, ...] = ()  # request headers it reads (users_api.openapi.HEADER_PARAMETERS)
+    tag: str = "users"
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Route(Generic[Context]):
     method: str
     path: str
     handler: Handler[Context]
     segments: tuple[str, ...]
     public: bool = False
+    doc: Doc | None = None
 
     @property
     def key(self) -> str:
@@ -57,15 +81,16 @@ class Router(Generic[Context]):
         self.guard: Callable[[Request, Context], object] | None = None
 
     def route(
-        self, method: str, path: str, *, public: bool = False
+        self, method: str, path: str, *, public: bool = False, doc: Doc | None = None
     ) -> Callable[[Handler[Context]], Handler[Context]]:
         """Register `handler` for `method path` (a template such as `/users/{user_id}`).
 
-        `public` routes skip the guard (no caller needed).
+        `public` routes skip the guard (no caller needed); `doc` is for the OpenAPI document.
         """
 
         def register(handler: Handler[Context]) -> Handler[Context]:
-            route = Route(method.upper(), path, handler, tuple(path_segments(path)), public)
+            segments = tuple(path_segments(path))
+            route = Route(method.upper(), path, handler, segments, public, doc)
             if route.key in self._by_key:
                 raise ValueError(f"duplicate route {route.key}")
             self._routes.append(route)

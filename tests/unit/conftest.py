@@ -15,6 +15,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.contract import contract_for
 from tests.tables import LIST_INDEX, create_tables
 from tools.events import http_api_event
 
@@ -77,14 +78,25 @@ class Result:
 
 
 class Api:
-    """Calls the handler the way API Gateway does and decodes the payload-2.0 response."""
+    """Calls the handler the way API Gateway does and decodes the payload-2.0 response.
 
-    def __init__(self, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> None:
+    Every response is checked against the OpenAPI document the function serves (tests/contract.py,
+    for the authorization mode `mode()` returns): an undocumented status, header or body fails
+    the test that saw it.
+    """
+
+    def __init__(
+        self,
+        handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+        mode: Callable[[], str] = lambda: "NONE",
+    ) -> None:
         self._handler = handler
+        self._mode = mode
 
     def send(self, event: dict[str, Any]) -> Result:
         response = self._handler(event, None)
         assert set(response) >= {"statusCode", "headers", "body"}
+        self._check_contract(event, response)
         text = response["body"]
         return Result(
             status=response["statusCode"],
@@ -95,6 +107,20 @@ class Api:
 
     def __call__(self, method: str, path: str, **kwargs: Any) -> Result:
         return self.send(make_event(method, path, **kwargs))
+
+    def _check_contract(self, event: dict[str, Any], response: dict[str, Any]) -> None:
+        method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+        if not isinstance(method, str) or not method:  # not an HTTP API event: no operation
+            violations = contract_for(self._mode()).violations(
+                "GET", "/hello", response["statusCode"], response["headers"], response["body"]
+            )
+            assert response["statusCode"] == 400, response
+        else:
+            path = str(event.get("rawPath") or "/")
+            violations = contract_for(self._mode()).violations(
+                method, path, response["statusCode"], response["headers"], response["body"]
+            )
+        assert not violations, "response violates the OpenAPI document:\n" + "\n".join(violations)
 
 
 @pytest.fixture(scope="package")
@@ -143,7 +169,7 @@ def use_auth(app: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
 @pytest.fixture
 def api(app: Any) -> Api:
-    return Api(app.handler)
+    return Api(app.handler, lambda: str(app.SERVICES.auth.mode))
 
 
 @pytest.fixture
