@@ -13,8 +13,10 @@ LAMBDA_RUNTIME ?= python3.13
 LAMBDA_ARCH ?= x86_64
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
+# make local AUTH=jwt|iam deploys with authorization = "JWT" (a local OIDC issuer) or "AWS_IAM".
+AUTH ?= none
 
-.PHONY: help venv build test lint typecheck local bench clean fmt
+.PHONY: help venv build test lint typecheck local token bench clean fmt
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,8 +47,11 @@ typecheck: $(VENV)/.installed ## mypy --strict on the function's code
 test: build lint typecheck ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest
 
-local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
+local: build ## Run the whole stack locally (AUTH=none|jwt|iam): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
+	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) --auth $(AUTH)
+
+token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
+	@$(PY) -m tools.token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
 bench: build ## Measure cold start, warm overhead, round trips, package size, local throughput
 	@$(PY) -m tools.bench
