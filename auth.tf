@@ -49,13 +49,14 @@ resource "aws_apigatewayv2_authorizer" "jwt" {
 
 # --- Cognito (create_user_pool = true) ----------------------------------------------------------
 # Users sign in with the "users" client (sub = their user_id); back-office tools get admin_scope
-# with the client-credentials "admin" client at the pool's token endpoint.
+# with the client-credentials "admin" client at the pool's token endpoint. The data sources are
+# named for this purpose (and counted) so they never collide with an unconditional "current".
 
-data "aws_caller_identity" "current" {
+data "aws_caller_identity" "cognito" {
   count = var.create_user_pool ? 1 : 0
 }
 
-data "aws_region" "current" {
+data "aws_region" "cognito" {
   count = var.create_user_pool ? 1 : 0
 }
 
@@ -124,7 +125,7 @@ resource "aws_cognito_resource_server" "users" {
 resource "aws_cognito_user_pool_domain" "users" {
   count = var.create_user_pool ? 1 : 0
 
-  domain       = "${local.prefix}-${data.aws_caller_identity.current[0].account_id}"
+  domain       = "${local.prefix}-${data.aws_caller_identity.cognito[0].account_id}"
   user_pool_id = aws_cognito_user_pool.users[0].id
 }
 

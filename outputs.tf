@@ -98,6 +98,6 @@ output "cognito_token_hint" {
   description = "How to get tokens from the Cognito pool (create_user_pool = true), else null."
   value = var.create_user_pool ? join("\n", [
     "user:  aws cognito-idp initiate-auth --client-id ${aws_cognito_user_pool_client.users[0].id} --auth-flow USER_PASSWORD_AUTH --auth-parameters USERNAME=<email>,PASSWORD=<password> --query AuthenticationResult.AccessToken --output text",
-    "admin: curl -s -u ${aws_cognito_user_pool_client.admin[0].id}:<secret> -d grant_type=client_credentials -d scope=${var.admin_scope} https://${aws_cognito_user_pool_domain.users[0].domain}.auth.${data.aws_region.current[0].name}.amazoncognito.com/oauth2/token",
+    "admin: curl -s -u ${aws_cognito_user_pool_client.admin[0].id}:<secret> -d grant_type=client_credentials -d scope=${var.admin_scope} https://${aws_cognito_user_pool_domain.users[0].domain}.auth.${data.aws_region.cognito[0].name}.amazoncognito.com/oauth2/token",
   ]) : null
 }
