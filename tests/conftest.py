@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 
 from tools.emulator import Emulator, EmulatorError, free_port
+from tools.local import auth_variables
 from tools.oidc import LocalIssuer
 from tools.stage import STACKS_DIR, Stack, StackError
 
@@ -58,14 +59,10 @@ def stack_fixture(function: Any) -> Any:
 
 
 # The switched-on configurations (issue 11): their own names, so they share the emulator.
+# The rest of their variables are what `make local AUTH=jwt|iam` applies (tools.local).
 JWT_AUDIENCE = "users-api-e2e"
-JWT_STACK_VARIABLES: dict[str, Any] = {
-    "name": "users-jwt",
-    "authorization": "JWT",
-    "jwt_audience": [JWT_AUDIENCE, "another-client"],
-    "admin_scope": "users/admin",
-}
-IAM_STACK_VARIABLES: dict[str, Any] = {"name": "users-iam", "authorization": "AWS_IAM"}
+JWT_STACK_VARIABLES: dict[str, Any] = {"name": "users-jwt"}
+IAM_STACK_VARIABLES: dict[str, Any] = {"name": "users-iam"}
 
 # Seconds per terraform step of the session's stack, shown in pytest's summary.
 TIMINGS: dict[str, float] = {}
@@ -212,7 +209,7 @@ def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssue
 @stack_fixture
 def jwt_stack(emulator: Emulator, oidc_issuer: LocalIssuer) -> Iterator[EmulatorStack]:
     """authorization = "JWT" with the local issuer, applied once per session."""
-    variables = {**JWT_STACK_VARIABLES, "jwt_issuer": oidc_issuer.url}
+    variables = {**JWT_STACK_VARIABLES, **auth_variables("jwt", oidc_issuer)}
     with deployed_stack(emulator, "jwt", variables) as deployed:
         yield deployed
 
@@ -220,5 +217,6 @@ def jwt_stack(emulator: Emulator, oidc_issuer: LocalIssuer) -> Iterator[Emulator
 @stack_fixture
 def iam_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
     """authorization = "AWS_IAM", applied once per session."""
-    with deployed_stack(emulator, "iam", IAM_STACK_VARIABLES) as deployed:
+    variables = {**IAM_STACK_VARIABLES, **auth_variables("iam", None)}
+    with deployed_stack(emulator, "iam", variables) as deployed:
         yield deployed
