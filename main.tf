@@ -191,8 +191,9 @@ resource "aws_apigatewayv2_route" "users_api" {
 
   lifecycle {
     precondition {
-      condition     = var.authorization == "JWT" || (var.jwt_issuer == null && length(var.jwt_audience) == 0 && !var.create_user_pool)
-      error_message = "jwt_issuer, jwt_audience and create_user_pool only apply with authorization = \"JWT\"; set it, or the API stays ${var.authorization == "NONE" ? "open to anyone" : "on AWS_IAM"}."
+      # create_user_pool without JWT is refused by the pool's own precondition (auth.tf).
+      condition     = var.authorization == "JWT" || (var.jwt_issuer == null && length(var.jwt_audience) == 0)
+      error_message = "jwt_issuer and jwt_audience only apply with authorization = \"JWT\"; set it, or the API stays ${var.authorization == "NONE" ? "open to anyone" : "on AWS_IAM"}."
     }
   }
 }

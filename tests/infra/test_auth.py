@@ -207,15 +207,12 @@ def test_bad_authorization_values_are_rejected_each_with_its_rule(
             ["leave jwt_issuer and jwt_audience unset"],
         ),
         (
-            {
-                "authorization": "AWS_IAM",
-                "create_user_pool": True,
-                "jwt_issuer": "https://a.example",
-            },
-            [
-                'only apply with authorization = "JWT"; set it, or the API stays on AWS_IAM',
-                'create_user_pool = true only makes sense with authorization = "JWT"',
-            ],
+            {"authorization": "AWS_IAM", "jwt_audience": ["x"]},
+            ['only apply with authorization = "JWT"; set it, or the API stays on AWS_IAM'],
+        ),
+        (
+            {"create_user_pool": True},
+            ['create_user_pool = true only makes sense with authorization = "JWT"'],
         ),
     ],
 )
