@@ -15,8 +15,10 @@ LAMBDA_BYTECODE ?= 0
 NODE_TOOLS := tools/node
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
+# make local AUTH=jwt|iam deploys with authorization = "JWT" (a local OIDC issuer) or "AWS_IAM".
+AUTH ?= none
 
-.PHONY: help venv build test lint typecheck local bench clean fmt openapi browser
+.PHONY: help venv build test lint typecheck local token bench clean fmt openapi browser docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,8 +65,11 @@ browser: ## Install headless Chromium for the /docs browser test (apt, once)
 test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest
 
-local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
+local: build ## Run the whole stack locally (AUTH=none|jwt|iam): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
+	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) --auth $(AUTH)
+
+token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
+	@$(PY) -m tools.token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
 bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
 	@$(PY) -m tools.bench

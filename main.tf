@@ -124,6 +124,10 @@ resource "aws_lambda_function" "users_api" {
       EMAILS_TABLE = aws_dynamodb_table.user_emails.name
       EMAIL_INDEX  = local.email_index
       LOG_LEVEL    = var.log_level
+      # auth.tf: what the gateway checked, and what the function lets a caller do.
+      AUTHORIZATION = var.authorization
+      ADMIN_SCOPE   = var.admin_scope
+      PROFILE_READS = var.profile_reads
     }
   }
 
@@ -187,6 +191,18 @@ resource "aws_apigatewayv2_route" "users_api" {
   api_id    = aws_apigatewayv2_api.users.id
   route_key = each.value
   target    = "integrations/${aws_apigatewayv2_integration.users_api.id}"
+
+  # auth.tf: every route, `$default` included, needs a caller unless it is public.
+  authorization_type = contains(local.public_route_keys, each.value) ? "NONE" : var.authorization
+  authorizer_id      = contains(local.public_route_keys, each.value) ? null : one(aws_apigatewayv2_authorizer.jwt[*].id)
+
+  lifecycle {
+    precondition {
+      # create_user_pool without JWT is refused by the pool's own precondition (auth.tf).
+      condition     = var.authorization == "JWT" || (var.jwt_issuer == null && length(var.jwt_audience) == 0)
+      error_message = "jwt_issuer and jwt_audience only apply with authorization = \"JWT\"; set it, or the API stays ${var.authorization == "NONE" ? "open to anyone" : "on AWS_IAM"}."
+    }
+  }
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {

@@ -52,3 +52,52 @@ output "example_curl" {
   description = "A request to try once the stack is up: create a user."
   value       = "curl -X POST '${trimsuffix(aws_apigatewayv2_stage.default.invoke_url, "/")}/users' -H 'Content-Type: application/json' -d '{\"user_id\":\"01\",\"name\":\"Joy\"}'"
 }
+
+# --- Authorization (auth.tf) ------------------------------------------------------------------
+
+output "access" {
+  description = "Who may call the API, in one sentence; with authorization = \"NONE\" it says plainly that the API is open."
+  value = {
+    NONE    = "OPEN: authorization = \"NONE\", so anyone who has the URL can list, change and delete every user. Set authorization = \"JWT\" or \"AWS_IAM\" before real data goes in."
+    JWT     = "JWT: every route except ${join(", ", local.public_route_keys)} needs 'Authorization: Bearer <token>' from ${coalesce(local.jwt_issuer, "-")} for audience ${join(" or ", local.jwt_audience)}; the token's sub is the caller's user_id, ${var.admin_scope} may do everything."
+    AWS_IAM = "AWS_IAM: every route except ${join(", ", local.public_route_keys)} needs a SigV4-signed request (service execute-api) from a principal allowed execute-api:Invoke on ${aws_apigatewayv2_api.users.execution_arn}/$default/<METHOD>/<path>."
+  }[var.authorization]
+}
+
+output "api_execution_arn" {
+  description = "Execution ARN of the API; callers' IAM policies allow execute-api:Invoke on \"<this>/$default/GET/users/*\" and the like (authorization = \"AWS_IAM\")."
+  value       = aws_apigatewayv2_api.users.execution_arn
+}
+
+output "jwt_issuer" {
+  description = "Issuer the JWT authorizer trusts (authorization = \"JWT\"), else null."
+  value       = var.authorization == "JWT" ? local.jwt_issuer : null
+}
+
+output "jwt_audience" {
+  description = "Audiences the JWT authorizer accepts (aud, or client_id when a token has no aud), else null."
+  value       = var.authorization == "JWT" ? local.jwt_audience : null
+}
+
+output "cognito_user_pool_id" {
+  description = "ID of the Cognito user pool (create_user_pool = true), else null."
+  value       = one(aws_cognito_user_pool.users[*].id)
+}
+
+output "cognito_user_client_id" {
+  description = "App client users sign in with (USER_PASSWORD_AUTH or SRP; their access token's sub is their user_id), else null."
+  value       = one(aws_cognito_user_pool_client.users[*].id)
+}
+
+output "cognito_admin_client_id" {
+  description = "Client-credentials app client whose tokens carry admin_scope (its secret: aws cognito-idp describe-user-pool-client), else null."
+  value       = one(aws_cognito_user_pool_client.admin[*].id)
+}
+
+output "cognito_token_hint" {
+  description = "How to get tokens from the Cognito pool (create_user_pool = true), else null."
+  value = var.create_user_pool ? join("\n", [
+    "user:  aws cognito-idp initiate-auth --client-id ${aws_cognito_user_pool_client.users[0].id} --auth-flow USER_PASSWORD_AUTH --auth-parameters USERNAME=<email>,PASSWORD=<password> --query AuthenticationResult.AccessToken --output text",
+    "admin: curl -s -u ${aws_cognito_user_pool_client.admin[0].id}:<secret> -d grant_type=client_credentials -d scope=${var.admin_scope} https://${aws_cognito_user_pool_domain.users[0].domain}.auth.${data.aws_region.cognito[0].name}.amazoncognito.com/oauth2/token",
+  ]) : null
+}

@@ -159,3 +159,66 @@ variable "lambda_permissions_boundary_arn" {
     error_message = "lambda_permissions_boundary_arn must be an IAM policy ARN."
   }
 }
+
+# --- Authorization (auth.tf) ------------------------------------------------------------------
+
+variable "authorization" {
+  type        = string
+  description = "Who may call the API: \"NONE\" (open to anyone with the URL), \"JWT\" (a bearer token from jwt_issuer, or from the Cognito user pool with create_user_pool) or \"AWS_IAM\" (SigV4-signed requests; the caller's IAM policy decides). Applies to every route except the public ones (GET /hello, GET /openapi.json)."
+  default     = "NONE"
+
+  validation {
+    condition     = contains(["NONE", "JWT", "AWS_IAM"], var.authorization)
+    error_message = "authorization must be one of NONE, JWT, AWS_IAM."
+  }
+}
+
+variable "jwt_issuer" {
+  type        = string
+  description = "With authorization = \"JWT\" and no Cognito pool: the OIDC issuer URL, exactly as in the tokens' iss claim (e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC, https://example.eu.auth0.com/). It must be https://; http://127.0.0.1 and http://localhost are accepted only for the local issuer that make local runs."
+  default     = null
+
+  validation {
+    condition     = var.jwt_issuer == null || can(regex("^(https://[^\\s/]+(/\\S*)?|http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?(/\\S*)?)$", var.jwt_issuer))
+    error_message = "jwt_issuer must be an https:// URL (http:// only for 127.0.0.1 or localhost, the local issuer)."
+  }
+}
+
+variable "jwt_audience" {
+  type        = list(string)
+  description = "With authorization = \"JWT\" and no Cognito pool: the accepted audiences; a token's aud (or client_id, when it has no aud) must be one of them."
+  default     = []
+
+  validation {
+    condition     = alltrue([for audience in var.jwt_audience : trimspace(audience) != ""])
+    error_message = "jwt_audience must not hold empty strings."
+  }
+}
+
+variable "create_user_pool" {
+  type        = bool
+  description = "With authorization = \"JWT\": create a Cognito user pool, an app client for users and a client-credentials client holding admin_scope, and use them as the issuer and audience (jwt_issuer and jwt_audience must then be left unset)."
+  default     = false
+}
+
+variable "admin_scope" {
+  type        = string
+  description = "OAuth scope that grants every operation, including listing users and looking them up by email (ADMIN_SCOPE). With create_user_pool it is made of the pool's resource server and scope, \"<resource server>/<scope>\"."
+  default     = "users/admin"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.:-]+/[A-Za-z0-9_.-]+$", var.admin_scope))
+    error_message = "admin_scope must look like \"<resource server>/<scope>\", e.g. users/admin."
+  }
+}
+
+variable "profile_reads" {
+  type        = string
+  description = "Whose profiles a signed-in caller may read (PROFILE_READS): \"self\" (only its own) or \"any\" (any user's, by id). Writes are always owner-only; admin_scope may do everything."
+  default     = "self"
+
+  validation {
+    condition     = contains(["self", "any"], var.profile_reads)
+    error_message = "profile_reads must be self or any."
+  }
+}

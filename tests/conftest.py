@@ -32,6 +32,8 @@ from typing import Any
 import pytest
 
 from tools.emulator import Emulator, EmulatorError, free_port
+from tools.local import auth_variables
+from tools.oidc import LocalIssuer
 from tools.stage import STACKS_DIR, Stack, StackError
 
 # Non-default values where a default would hide whether the variable reaches the resource.
@@ -55,6 +57,12 @@ def stack_fixture(function: Any) -> Any:
     STACKS.add(function.__name__)
     return pytest.fixture(scope="session")(function)
 
+
+# The switched-on configurations (issue 11): their own names, so they share the emulator.
+# The rest of their variables are what `make local AUTH=jwt|iam` applies (tools.local).
+JWT_AUDIENCE = "users-api-e2e"
+JWT_STACK_VARIABLES: dict[str, Any] = {"name": "users-jwt"}
+IAM_STACK_VARIABLES: dict[str, Any] = {"name": "users-iam"}
 
 # Seconds per terraform step of the session's stack, shown in pytest's summary.
 TIMINGS: dict[str, float] = {}
@@ -188,4 +196,27 @@ def deployed_stack(
 def emulator_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
     """The default configuration (with STACK_VARIABLES), applied once per session."""
     with deployed_stack(emulator, "default", STACK_VARIABLES) as deployed:
+        yield deployed
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
+    """The local OIDC issuer on loopback (tools/oidc.py) that the JWT stack trusts."""
+    with LocalIssuer(tmp_path_factory.mktemp("oidc"), audience=[JWT_AUDIENCE]) as issuer:
+        yield issuer
+
+
+@stack_fixture
+def jwt_stack(emulator: Emulator, oidc_issuer: LocalIssuer) -> Iterator[EmulatorStack]:
+    """authorization = "JWT" with the local issuer, applied once per session."""
+    variables = {**JWT_STACK_VARIABLES, **auth_variables("jwt", oidc_issuer)}
+    with deployed_stack(emulator, "jwt", variables) as deployed:
+        yield deployed
+
+
+@stack_fixture
+def iam_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
+    """authorization = "AWS_IAM", applied once per session."""
+    variables = {**IAM_STACK_VARIABLES, **auth_variables("iam", None)}
+    with deployed_stack(emulator, "iam", variables) as deployed:
         yield deployed

@@ -10,6 +10,9 @@ does with a Lambda proxy integration and payload format 2.0:
   function's own CORS headers are ignored, as API Gateway does when CORS is configured);
 - the event as AWS documents it (lower-case headers, repeated headers and query keys comma-joined,
   cookies, path parameters, requestContext with a fresh request id, base64 for non-text bodies);
+- route authorization (tools/authorizers.py): each route's AuthorizationType, authorizer and
+  scopes read from the emulator; JWT and AWS_IAM enforced as API Gateway does (401/403 with its
+  bodies, preflights never authorized), the result passed on as `requestContext.authorizer`;
 - the response, including the simplified format (no statusCode -> 200 JSON), cookies -> Set-Cookie,
   base64 bodies; a function error -> 500, no answer within the integration timeout -> 503;
 - API Gateway's 10 MB payload limit (413), and one access log line per request on stderr.
@@ -41,6 +44,15 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote
 
+from tools.authorizers import (
+    Denial,
+    Grant,
+    RouteAuthorization,
+    emulator_principals,
+    load_route_authorizations,
+)
+from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from tools.emulator import ACCOUNT_ID as EMULATOR_ACCOUNT_ID
 from tools.events import http_api_event, new_request_id
 from tools.runtime import (
     FunctionSpec,
@@ -394,6 +406,8 @@ class ApiConfig:
     cors: CorsConfig | None = None
     stage: str = "$default"
     access_log_format: str | None = None
+    # By route key; a route missing here is open (AuthorizationType NONE).
+    authorizations: Mapping[str, RouteAuthorization] = field(default_factory=dict)
 
     def integration_for(self, route: Route) -> Integration | None:
         return self.integrations.get(route.target.removeprefix("integrations/"))
@@ -410,8 +424,17 @@ def function_arn_from_uri(uri: str) -> str:
     return found.group(0)
 
 
-def load_api(apigw: Any, *, api_id: str | None = None, name: str | None = None) -> ApiConfig:
-    """Read an HTTP API (the only one, or the one with this id or name) from apigatewayv2."""
+def load_api(
+    apigw: Any,
+    *,
+    api_id: str | None = None,
+    name: str | None = None,
+    region: str = REGION,
+) -> ApiConfig:
+    """Read an HTTP API (the only one, or the one with this id or name) from apigatewayv2.
+
+    AWS_IAM routes accept signatures made with the emulator's credentials (tools/emulator.py).
+    """
     apis = [a for a in apigw.get_apis().get("Items", []) if a.get("ProtocolType") == "HTTP"]
     if api_id:
         apis = [a for a in apis if a["ApiId"] == api_id]
@@ -421,9 +444,14 @@ def load_api(apigw: Any, *, api_id: str | None = None, name: str | None = None) 
         found = ", ".join(f"{a['Name']} ({a['ApiId']})" for a in apis) or "none"
         raise LookupError(f"expected one HTTP API in the emulator, found {found}")
     api = apis[0]
-    routes = tuple(
-        Route(r["RouteKey"], r.get("Target", ""))
-        for r in apigw.get_routes(ApiId=api["ApiId"]).get("Items", [])
+    route_items = apigw.get_routes(ApiId=api["ApiId"]).get("Items", [])
+    routes = tuple(Route(r["RouteKey"], r.get("Target", "")) for r in route_items)
+    authorizations = load_route_authorizations(
+        apigw,
+        api["ApiId"],
+        route_items,
+        region=region,
+        principals=emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, EMULATOR_ACCOUNT_ID),
     )
     integrations: dict[str, Integration] = {}
     for item in apigw.get_integrations(ApiId=api["ApiId"]).get("Items", []):
@@ -445,6 +473,7 @@ def load_api(apigw: Any, *, api_id: str | None = None, name: str | None = None) 
         cors=CorsConfig.from_api(api.get("CorsConfiguration")),
         stage=stage.get("StageName", "$default"),
         access_log_format=(stage.get("AccessLogSettings") or {}).get("Format"),
+        authorizations=authorizations,
     )
 
 
@@ -631,6 +660,34 @@ class Gateway:
         if match is None:
             return gateway_error(404, "Not Found")
         context["routeKey"] = match.route.route_key
+        authorization = self.api.authorizations.get(match.route.route_key)
+        decision = authorization.check(request) if authorization else Grant(None)
+        if isinstance(decision, Denial):
+            context["authorizerError"] = decision.message
+            denied = HttpResponse(decision.status, decision.response_headers(), decision.body)
+            if cors:
+                denied.headers.extend(cors.response_headers(origin).items())
+            return denied
+        response = self._integrate(request, match, path, decision, request_id, started, context)
+        if cors:
+            # With CORS configured, API Gateway ignores the integration's CORS headers.
+            response.headers = [
+                (k, v) for k, v in response.headers if not k.startswith("access-control-")
+            ]
+            response.headers.extend(cors.response_headers(origin).items())
+        return response
+
+    def _integrate(
+        self,
+        request: HttpRequest,
+        match: RouteMatch,
+        path: str,
+        decision: Grant,
+        request_id: str,
+        started: float,
+        context: dict[str, Any],
+    ) -> HttpResponse:
+        """The Lambda proxy integration: the event, the invocation, the mapped response."""
         integration = self.api.integration_for(match.route)
         pool = self.pools.get(integration.function_arn) if integration else None
         if integration is None or pool is None:
@@ -645,6 +702,7 @@ class Gateway:
             request_id=request_id,
             now=started,
             server_port=self.port,
+            authorizer=decision.context,
         )
         remaining_s = integration.timeout_ms / 1000 - (self.clock() - started)
         try:
@@ -666,18 +724,11 @@ class Gateway:
             context["integrationError"] = result.error.get("errorMessage", "function error")
             return internal_server_error()
         try:
-            response = map_response(result.payload)
+            return map_response(result.payload)
         except MalformedResponseError as exc:
             context["integrationError"] = f"malformed Lambda proxy response: {exc}"
             print(f"[gateway] {context['integrationError']}", file=self.log, flush=True)
             return internal_server_error()
-        if cors:
-            # With CORS configured, API Gateway ignores the integration's CORS headers.
-            response.headers = [
-                (k, v) for k, v in response.headers if not k.startswith("access-control-")
-            ]
-            response.headers.extend(cors.response_headers(origin).items())
-        return response
 
     def _access_log(
         self,
@@ -896,7 +947,7 @@ def start_gateway(
     )
     apigw = session.client("apigatewayv2", endpoint_url=endpoint_url)
     lambda_client = session.client("lambda", endpoint_url=endpoint_url)
-    api = load_api(apigw, api_id=api_id)
+    api = load_api(apigw, api_id=api_id, region=region)
     log = log if log is not None else sys.stderr
     pools: dict[str, WorkerPool] = {}
     gateway = Gateway(api, pools, log=log, port=port)

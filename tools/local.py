@@ -9,6 +9,12 @@
    running the deployed package's handler under the function's Python (tools/runtime.py);
 5. prints the URL and example curls.
 
+`--auth jwt` (make local AUTH=jwt) first starts a local OIDC issuer on loopback (tools/oidc.py)
+and applies with authorization = "JWT" trusting it; `make token SUB=<id> [ADMIN=1]` prints a
+token. `--auth iam` (make local AUTH=iam) applies with authorization = "AWS_IAM": sign requests
+with the emulator's credentials (curl --aws-sigv4 "aws:amz:us-east-1:execute-api" --user
+test:test). `--auth none`, the default, leaves the API open as the README's first curls expect.
+
 Ctrl-C or SIGTERM: terraform destroy, the emulator and the function's workers stopped, exit 0.
 Any failure: one or two lines saying what and how to fix it, what was started is cleaned up, and
 the exit code is 1.
@@ -31,6 +37,7 @@ from typing import Any
 
 from tools.emulator import Emulator, EmulatorError, port_in_use
 from tools.gateway import LocalGateway, start_gateway
+from tools.oidc import LocalIssuer
 from tools.runtime import InitError
 from tools.stage import Stack, StackError
 
@@ -96,14 +103,53 @@ def ticking(what: str, every_s: float = 10.0) -> Iterator[None]:
         done.set()
 
 
-def ready_banner(url: str, emulator: str, elapsed_s: float) -> str:
+AUTH_MODES = ("none", "jwt", "iam")
+
+
+def auth_variables(auth: str, issuer: LocalIssuer | None) -> dict[str, Any]:
+    """The Terraform variables of an --auth mode."""
+    if auth == "jwt":
+        assert issuer is not None
+        return {
+            "authorization": "JWT",
+            "jwt_issuer": issuer.url,
+            "jwt_audience": list(issuer.audience),
+            "admin_scope": issuer.admin_scope,
+        }
+    if auth == "iam":
+        return {"authorization": "AWS_IAM"}
+    return {}
+
+
+def ready_banner(
+    url: str, emulator: str, elapsed_s: float, auth: str = "none", issuer: str | None = None
+) -> str:
+    body = """'{"user_id":"01","name":"Joy"}'"""
+    create = f"-X POST {url}/users -H 'Content-Type: application/json' -d {body}"
+    if auth == "jwt":
+        how = f"""Every route but GET /hello needs a bearer token from the local issuer {issuer}:
+
+  TOKEN=$(make -s token SUB=01)            # acts as user 01; ADMIN=1 adds the admin scope
+  curl {create} -H "Authorization: Bearer $TOKEN"
+  curl {url}/users/01 -H "Authorization: Bearer $TOKEN"
+  curl '{url}/users?limit=10' -H "Authorization: Bearer $(make -s token SUB=ops ADMIN=1)"
+"""
+    elif auth == "iam":
+        how = f"""Every route but GET /hello needs a SigV4 signature (the emulator's credentials):
+
+  curl --aws-sigv4 "aws:amz:us-east-1:execute-api" --user test:test {create}
+  curl --aws-sigv4 "aws:amz:us-east-1:execute-api" --user test:test {url}/users/01
+"""
+    else:
+        how = f"""  curl {create}
+  curl '{url}/users?id=01'
+"""
     return f"""
-Users API on {url}  (AWS emulator on {emulator}; ready in {elapsed_s:.0f}s)
+Users API on {url}  (authorization {auth.upper()}; AWS emulator on {emulator}; \
+ready in {elapsed_s:.0f}s)
 API docs (Swagger UI, "Try it out" calls this API): {url}/docs   contract: {url}/openapi.json
 
-  curl -X POST {url}/users -H 'Content-Type: application/json' -d '{{"user_id":"01","name":"Joy"}}'
-  curl '{url}/users?id=01'
-
+{how}
 Ctrl-C (or SIGTERM) destroys the stack and stops everything.
 """
 
@@ -118,7 +164,12 @@ class LocalStack:
         api_port: int,
         max_workers: int,
         stopping: threading.Event | None = None,
+        auth: str = "none",
     ) -> None:
+        if auth not in AUTH_MODES:
+            raise LocalError(f"--auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
+        self.auth = auth
+        self.issuer: LocalIssuer | None = None
         self.stopping = stopping or threading.Event()
         self.host = host
         self.emulator_port = emulator_port
@@ -137,6 +188,9 @@ class LocalStack:
         self.emulator = Emulator(port=self.emulator_port, host=self.host)
         self.emulator.start()
         self._check()
+        if self.auth == "jwt":
+            self.issuer = LocalIssuer(LOCAL_DIR / "oidc", host=self.host).start()
+            progress(f"local OIDC issuer on {self.issuer.url} (make token SUB=<id> for a token)")
         # One staged directory per emulator port: two `make local` on other ports never share state.
         name = STACK_NAME if self.emulator_port == 4566 else f"{STACK_NAME}-{self.emulator_port}"
         self.stack = Stack(self.emulator.endpoint, name=name)
@@ -144,7 +198,7 @@ class LocalStack:
         self.stack.remove()
         with ticking("applying the Terraform"):
             try:
-                self.stack.apply({})
+                self.stack.apply(auth_variables(self.auth, self.issuer))
             except StackError:
                 self._check()  # Ctrl-C in a terminal interrupts terraform too: not a failure
                 raise
@@ -180,6 +234,9 @@ class LocalStack:
             progress("stopping the emulator")
             self.emulator.stop()
             self.emulator = None
+        if self.issuer is not None:
+            self.issuer.stop()
+            self.issuer = None
         return problems
 
 
@@ -234,6 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-workers", type=int, default=8, help="concurrent execution environments"
     )
+    parser.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default="none",
+        help="authorization to deploy: none (open), jwt (local OIDC issuer), iam (SigV4)",
+    )
     args = parser.parse_args(argv)
 
     stopping = threading.Event()
@@ -252,14 +315,20 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     started = time.monotonic()
-    local = LocalStack(args.host, args.emulator_port, args.api_port, args.max_workers, stopping)
+    local = LocalStack(
+        args.host, args.emulator_port, args.api_port, args.max_workers, stopping, args.auth
+    )
     code = 0
     try:
         preflight(args.host, args.emulator_port, args.api_port)
         gateway = local.start()
         print(
             ready_banner(
-                gateway.url, f"http://{args.host}:{args.emulator_port}", time.monotonic() - started
+                gateway.url,
+                f"http://{args.host}:{args.emulator_port}",
+                time.monotonic() - started,
+                args.auth,
+                local.issuer.url if local.issuer else None,
             ),
             flush=True,
         )

@@ -82,6 +82,9 @@ def test_function_configuration(emulator_stack: EmulatorStack) -> None:
         "EMAILS_TABLE": outputs["emails_table_name"],
         "EMAIL_INDEX": EMAIL_INDEX,
         "LOG_LEVEL": "INFO",
+        "AUTHORIZATION": "NONE",
+        "ADMIN_SCOPE": "users/admin",
+        "PROFILE_READS": "self",
     }
     digest = hashlib.sha256(emulator_stack.stack.zip_path.read_bytes()).digest()
     assert function["CodeSha256"] == base64.b64encode(digest).decode()
