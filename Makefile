@@ -69,7 +69,7 @@ local: build ## Run the whole stack locally (AUTH=none|jwt|iam): emulator, terra
 	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) --auth $(AUTH)
 
 token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
-	@$(PY) -m tools.token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
+	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
 bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
 	@$(PY) -m tools.bench

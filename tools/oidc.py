@@ -9,7 +9,7 @@ authorizer reads:
     GET <issuer>/.well-known/jwks.json               the public signing key as a JWK set
 
 Its state lives in `.local/oidc/`: `signing-key.pem` (the private key, kept across runs) and
-`issuer.json` (the issuer URL, key id, audience, admin scope), so `python -m tools.token` can mint
+`issuer.json` (the issuer URL, key id, audience, admin scope), so `python -m tools.bearer_token` can mint
 tokens for the running issuer from another process.
 
     from tools.oidc import LocalIssuer
@@ -123,7 +123,7 @@ def encode_jwt(
 
 @dataclass(frozen=True)
 class IssuerState:
-    """What `tools.token` needs to mint a token the running issuer's JWKS verifies."""
+    """What `tools.bearer_token` needs to mint a token the running issuer's JWKS verifies."""
 
     issuer: str
     kid: str
@@ -320,7 +320,7 @@ class LocalIssuer:
             return
         server.shutdown()
         server.server_close()
-        # The state names a server that is gone: tools.token must not mint for it.
+        # The state names a server that is gone: tools.bearer_token must not mint for it.
         with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
             if IssuerState.load(self.state_dir).issuer == self.url:
                 (self.state_dir / STATE_FILE).unlink()
@@ -354,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with issuer:
         print(f"OIDC issuer {issuer.url} (audience {', '.join(issuer.audience)})", file=sys.stderr)
-        print("tokens: python -m tools.token --sub <id> [--admin]", file=sys.stderr)
+        print("tokens: python -m tools.bearer_token --sub <id> [--admin]", file=sys.stderr)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

@@ -1,4 +1,4 @@
-"""The local OIDC issuer (tools/oidc.py) over loopback HTTP, and `make token` (tools/token.py)."""
+"""The local OIDC issuer (tools/oidc.py) over loopback HTTP, and `make token` (tools/bearer_token.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from urllib.request import urlopen
 
 import pytest
 
-from tools import token as token_tool
+from tools import bearer_token as token_tool
 from tools.authorizers import JwtAuthorizer, fetch_json
 from tools.oidc import (
     DISCOVERY_PATH,
