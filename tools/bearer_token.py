@@ -1,7 +1,7 @@
 """Print a bearer token from the local OIDC issuer that `make local AUTH=jwt` runs.
 
-    python -m tools.bearer_token --sub 01                 # make token SUB=01
-    python -m tools.bearer_token --sub ops --admin        # make token SUB=ops ADMIN=1 (the admin scope)
+    python -m tools.bearer_token --sub 01            # make token SUB=01
+    python -m tools.bearer_token --sub ops --admin   # make token SUB=ops ADMIN=1 (admin scope)
     python -m tools.bearer_token --sub 01 --expires-in 60
 
     curl -H "Authorization: Bearer $(make -s token SUB=01)" http://127.0.0.1:3000/users/01

@@ -9,8 +9,8 @@ authorizer reads:
     GET <issuer>/.well-known/jwks.json               the public signing key as a JWK set
 
 Its state lives in `.local/oidc/`: `signing-key.pem` (the private key, kept across runs) and
-`issuer.json` (the issuer URL, key id, audience, admin scope), so `python -m tools.bearer_token` can mint
-tokens for the running issuer from another process.
+`issuer.json` (the issuer URL, key id, audience, admin scope), so `python -m tools.bearer_token`
+can mint tokens for the running issuer from another process.
 
     from tools.oidc import LocalIssuer
 

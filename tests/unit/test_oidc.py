@@ -1,4 +1,4 @@
-"""The local OIDC issuer (tools/oidc.py) over loopback HTTP, and `make token` (tools/bearer_token.py)."""
+"""The local OIDC issuer (tools/oidc.py) over loopback HTTP, and `make token`."""
 
 from __future__ import annotations
 
