@@ -290,6 +290,7 @@ resource "aws_apigatewayv2_integration" "users_api" {
 }
 
 resource "aws_apigatewayv2_route" "users_api" {
+  #checkov:skip=CKV_AWS_309:Authorization is the `authorization` variable (JWT in prod.tfvars); a dev stack is open so it can be tried with curl.
   for_each = toset(local.route_keys)
 
   api_id    = aws_apigatewayv2_api.users.id

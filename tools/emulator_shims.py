@@ -42,9 +42,8 @@ def lambda_function_settings() -> None:
     original_update = LambdaFunction.update_configuration
     original_get = LambdaFunction.get_configuration
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original_init(self, *args, **kwargs)
-        spec = kwargs.get("spec", args[0] if args else {})
+    def init(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        original_init(self, account_id, spec, *args, **kwargs)
         self.shim_logging_config = spec.get("LoggingConfig")
         self.shim_snap_start = (spec.get("SnapStart") or {}).get("ApplyOn", "None")
 
@@ -74,7 +73,7 @@ def lambda_function_settings() -> None:
         }
         return config
 
-    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.__init__ = init  # type: ignore[method-assign]
     LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
     LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
 
@@ -84,7 +83,10 @@ def lambda_provisioned_concurrency() -> None:
     from moto.awslambda.responses import LambdaResponse
 
     configs: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    path = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency/?$"
+    path = (
+        r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)"
+        r"/provisioned-concurrency/?$"
+    )
     urls.url_paths[path] = LambdaResponse.dispatch
 
     def key(response: Any) -> tuple[str, str, str, str]:
