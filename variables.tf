@@ -311,8 +311,8 @@ variable "route53_zone_id" {
   default     = null
 
   validation {
-    condition     = var.route53_zone_id == null || can(regex("^Z[A-Z0-9]{1,32}$", var.route53_zone_id))
-    error_message = "route53_zone_id must be a hosted zone id like Z0123456789ABCDEFGHIJ, or null."
+    condition     = var.route53_zone_id == null || can(regex("^[A-Z0-9]{1,32}$", var.route53_zone_id))
+    error_message = "route53_zone_id must be a hosted zone id (upper-case letters and digits) like Z0123456789ABCDEFGHIJ, without /hostedzone/, or null."
   }
 }
 

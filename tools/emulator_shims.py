@@ -17,8 +17,8 @@ checked in the plan instead):
   Scaling (the provider reads an aws_appautoscaling_target's tags), keeping the tags that
   RegisterScalableTarget was given.
 - `apigatewayv2_domain_status`: moto stores a custom domain's configuration as sent, without
-  the status, regional endpoint and hosted zone AWS adds; the provider waits for AVAILABLE and
-  the Route 53 alias needs the endpoint.
+  the status, regional endpoint and hosted zone AWS adds (and returns an empty mutual TLS
+  block AWS omits); the provider waits for AVAILABLE and the Route 53 alias needs the endpoint.
 """
 
 from __future__ import annotations
@@ -178,6 +178,8 @@ def apigatewayv2_domain_status() -> None:
             }
             for configuration in self.domain_name_configurations
         ]
+        if not data.get("mutualTlsAuthentication"):
+            data.pop("mutualTlsAuthentication", None)  # AWS omits it when unset
         return data
 
     DomainName.to_json = to_json  # type: ignore[method-assign]
