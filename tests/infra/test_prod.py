@@ -295,7 +295,8 @@ def test_re_plan_of_prod_shows_no_changes(prod_stack: EmulatorStack) -> None:
     assert plan.exit_code == 0
 
 
-@pytest.mark.destroys_stack
+# Last in this module (not marked destroys_stack: that would move it past the module fixture's
+# teardown).
 def test_destroy_is_refused_while_protected_then_leaves_nothing(
     prod_stack: EmulatorStack,
 ) -> None:
