@@ -240,7 +240,7 @@ variable "provisioned_capacity" {
       var.provisioned_capacity.target_utilization_percent >= 20 &&
       var.provisioned_capacity.target_utilization_percent <= 90
     )
-    error_message = "provisioned_capacity needs whole numbers >= 1 with read_min <= read_max and write_min <= write_max, and target_utilization_percent from 20 to 90 (what DynamoDB auto scaling accepts)."
+    error_message = "provisioned_capacity must hold whole numbers >= 1 with read_min <= read_max and write_min <= write_max, and target_utilization_percent from 20 to 90 (what DynamoDB auto scaling accepts)."
   }
 }
 

@@ -1,5 +1,6 @@
 """The operations switches that no applied configuration turns on, checked in the plan (SnapStart
-excludes prod's provisioned concurrency), and the new variables' validation rules."""
+excludes prod's provisioned concurrency), and staging.tfvars planned. (The new variables'
+validation rules are in test_terraform.py's bad-values test, one plan for all.)"""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tools.stage import REPO
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
@@ -28,7 +31,8 @@ def test_snap_start_applies_to_published_versions(emulator_stack: EmulatorStack)
     changes = {change["address"]: change["change"] for change in shown["resource_changes"]}
     function = changes["aws_lambda_function.users_api"]
     assert function["actions"] == ["update"]
-    assert function["after"]["snap_start"] == [{"apply_on": "PublishedVersions"}]
+    [snap_start] = function["after"]["snap_start"]
+    assert snap_start["apply_on"] == "PublishedVersions"
     assert function["after"]["publish"] is True
 
 
@@ -50,31 +54,36 @@ def test_snap_start_with_provisioned_concurrency_is_refused(
     )
 
 
-def test_bad_operations_values_are_rejected_each_with_its_rule(
-    emulator_stack: EmulatorStack,
+@pytest.mark.parametrize(
+    ("environment", "alarms", "billing_mode"),
+    # dev.tfvars is the default configuration (emulator_stack) in all but log settings.
+    [("staging", 14, "PAY_PER_REQUEST")],
+)
+def test_environment_tfvars_plan_as_documented(
+    emulator_stack: EmulatorStack, environment: str, alarms: int, billing_mode: str
 ) -> None:
-    bad = {
-        "alarm_email": "not-an-address",
-        "alarm_topic_arn": "arn:aws:sqs:us-east-1:123456789012:queue",
-        "alarm_thresholds": "{api_5xx_rate_percent = 120}",
-        "billing_mode": "ON_DEMAND",
-        "provisioned_capacity": "{read_min = 30, read_max = 20}",
-        "lambda_reserved_concurrency": "0",
-        "lambda_provisioned_concurrency": "-1",
-        "lambda_live_version": "$LATEST",
-        "custom_domain_name": "API.Example.com/",
-        "custom_domain_certificate_arn": "arn:aws:iam::123456789012:server-certificate/x",
-        "route53_zone_id": "/hostedzone/Z123",
-        "kms_key_deletion_window_days": "3",
-    }
-    result = emulator_stack.stack.terraform(
+    # prod.tfvars is applied in full (test_prod.py); staging is planned (a whole stack).
+    stack = emulator_stack.stack
+    plan_file = f"{environment}.tfplan"
+    stack.terraform(
         "plan",
         "-input=false",
         "-refresh=false",
-        *(f"-var={name}={value}" for name, value in bad.items()),
+        f"-var-file={REPO / 'environments' / f'{environment}.tfvars'}",
+        f"-out={plan_file}",
         step="plan",
-        ok_codes=(1,),
+        ok_codes=(0, 2),
     )
-    message = " ".join(result.stderr.split())
-    rejected = {name for name in bad if f"│ {name} must" in message or f" {name} must " in message}
-    assert rejected == set(bad), f"accepted: {set(bad) - rejected}"
+    shown = json.loads(stack.terraform("show", "-json", plan_file, step="show").stdout)
+    after = {
+        change["address"]: change["change"]["after"]
+        for change in shown["resource_changes"]
+        if change["change"]["actions"] != ["delete"]
+    }
+    assert after["aws_dynamodb_table.users"]["name"] == f"users-api-{environment}-users"
+    assert after["aws_dynamodb_table.users"]["billing_mode"] == billing_mode
+    assert after["aws_dynamodb_table.users"]["deletion_protection_enabled"] is False
+    assert sum(a.startswith("aws_cloudwatch_metric_alarm.") for a in after) == alarms
+    assert "aws_kms_key.main[0]" not in after
+    assert not [a for a in after if a.startswith(("aws_appautoscaling", "aws_lambda_provisioned"))]
+    assert after["aws_lambda_function.users_api"]["reserved_concurrent_executions"] == -1

@@ -144,6 +144,18 @@ def test_bad_variable_values_are_rejected_each_with_its_rule(
         "cors_allowed_origins": '["app.example.com/"]',
         "throttling_burst_limit": "0",
         "throttling_rate_limit": "-1",
+        "alarm_email": "not-an-address",
+        "alarm_topic_arn": "arn:aws:sqs:us-east-1:123456789012:queue",
+        "alarm_thresholds": "{api_5xx_rate_percent = 120}",
+        "billing_mode": "ON_DEMAND",
+        "provisioned_capacity": "{read_min = 30, read_max = 20}",
+        "lambda_reserved_concurrency": "0",
+        "lambda_provisioned_concurrency": "-1",
+        "lambda_live_version": "$LATEST",
+        "custom_domain_name": "API.Example.com/",
+        "custom_domain_certificate_arn": "arn:aws:iam::123456789012:server-certificate/x",
+        "route53_zone_id": "/hostedzone/Z123",
+        "kms_key_deletion_window_days": "3",
     }
     result = emulator_stack.stack.terraform(
         "plan",
