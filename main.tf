@@ -1,9 +1,12 @@
 terraform {
-  required_version = ">= 1.5"
+  # 1.9: lambda_runtime's validation reads lambda/runtimes.json (a validation may refer to more
+  # than its own variable only since 1.9).
+  required_version = ">= 1.9"
 
-  # The providers (aws ~> 5.100, archive ~> 2.7) are pinned in package.tf's terraform block: a
-  # module may have only one required_providers block, and offline tooling swaps that one file
-  # for tools/offline/package.tf, which requires aws alone (archive cannot be fetched there).
+  # The providers (aws ~> 5.100, archive ~> 2.7, external ~> 2.3) are pinned in package.tf's
+  # terraform block: a module may have only one required_providers block, and offline tooling
+  # swaps that one file for tools/offline/package.tf, which requires aws alone (archive and
+  # external cannot be fetched there).
 }
 
 provider "aws" {
@@ -45,6 +48,7 @@ locals {
     "PATCH /users/{user_id}",
     "DELETE /users/{user_id}",
     "GET /hello",
+    "GET /openapi.json",
     "$default",
   ]
 }
@@ -231,12 +235,15 @@ resource "aws_lambda_function" "users_api" {
   depends_on = [aws_iam_role_policy.function]
 
   lifecycle {
+    # package.tf asks the build for exactly these; a mismatch means the package on hand was built
+    # for another configuration (offline: staged with other variables), and it would not import.
     precondition {
       condition = (
-        try(local.lambda_package_manifest.runtime, null) == var.lambda_runtime &&
-        try(local.lambda_package_manifest.architecture, null) == var.lambda_architecture
+        local.lambda_package_manifest.runtime == var.lambda_runtime &&
+        local.lambda_package_manifest.architecture == var.lambda_architecture &&
+        local.lambda_package_manifest.bytecode == tostring(var.lambda_bytecode)
       )
-      error_message = "build/package was built for ${try(local.lambda_package_manifest.runtime, "nothing")}/${try(local.lambda_package_manifest.architecture, "nothing")}, but the function is ${var.lambda_runtime}/${var.lambda_architecture}: run make build LAMBDA_RUNTIME=${var.lambda_runtime} LAMBDA_ARCH=${var.lambda_architecture}"
+      error_message = "The package was built for ${local.lambda_package_manifest.runtime}/${local.lambda_package_manifest.architecture} (bytecode ${local.lambda_package_manifest.bytecode}), but the function is ${var.lambda_runtime}/${var.lambda_architecture} (bytecode ${var.lambda_bytecode}): build it with this configuration's variables (package.tf does at every plan; offline, tools/stage.py)."
     }
 
     precondition {

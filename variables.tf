@@ -34,24 +34,30 @@ variable "tags" {
 
 variable "lambda_runtime" {
   type        = string
-  description = "Python runtime of the function; must match the package (make build LAMBDA_RUNTIME=...)."
+  description = "Python runtime of the function, one of lambda/runtimes.json (the code needs 3.11+); the plan builds the package for it."
   default     = "python3.13"
 
   validation {
-    condition     = contains(["python3.10", "python3.11", "python3.12", "python3.13"], var.lambda_runtime)
-    error_message = "lambda_runtime must be one of python3.10, python3.11, python3.12, python3.13."
+    condition     = contains(jsondecode(file("${path.module}/lambda/runtimes.json")), var.lambda_runtime)
+    error_message = "lambda_runtime must be one of ${join(", ", jsondecode(file("${path.module}/lambda/runtimes.json")))}."
   }
 }
 
 variable "lambda_architecture" {
   type        = string
-  description = "Instruction set of the function; must match the package (make build LAMBDA_ARCH=...)."
+  description = "Instruction set of the function; the plan installs the dependencies' wheels for it."
   default     = "x86_64"
 
   validation {
     condition     = contains(["x86_64", "arm64"], var.lambda_architecture)
     error_message = "lambda_architecture must be x86_64 or arm64."
   }
+}
+
+variable "lambda_bytecode" {
+  type        = bool
+  description = "Ship the package with .pyc files so a cold start compiles nothing; they are compiled by the runtime's own CPython (e.g. python3.13), which must then be installed on the machine that plans."
+  default     = false
 }
 
 variable "lambda_memory_mb" {
@@ -67,12 +73,12 @@ variable "lambda_memory_mb" {
 
 variable "lambda_timeout_seconds" {
   type        = number
-  description = "Timeout of the function in seconds; under the HTTP API's 30 s integration limit."
+  description = "Timeout of the function in seconds: at least 6 (one DynamoDB attempt may take 3 s and the function keeps 3.5 s to answer in time), under the HTTP API's 30 s integration limit."
   default     = 10
 
   validation {
-    condition     = var.lambda_timeout_seconds >= 1 && var.lambda_timeout_seconds < 30 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
-    error_message = "lambda_timeout_seconds must be a whole number from 1 to 29 (the HTTP API gives up after 30 s)."
+    condition     = var.lambda_timeout_seconds >= 6 && var.lambda_timeout_seconds < 30 && floor(var.lambda_timeout_seconds) == var.lambda_timeout_seconds
+    error_message = "lambda_timeout_seconds must be a whole number from 6 to 29 (the function stops retrying 3.5 s before its timeout; the HTTP API gives up after 30 s)."
   }
 }
 
@@ -330,5 +336,16 @@ variable "kms_key_deletion_window_days" {
   validation {
     condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30 && floor(var.kms_key_deletion_window_days) == var.kms_key_deletion_window_days
     error_message = "kms_key_deletion_window_days must be a whole number from 7 to 30."
+  }
+}
+
+variable "lambda_permissions_boundary_arn" {
+  type        = string
+  description = "Permissions boundary of the function's role (bootstrap/'s function_permissions_boundary_arns, which its deploy roles require); null for none."
+  default     = null
+
+  validation {
+    condition     = var.lambda_permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/.+$", var.lambda_permissions_boundary_arn))
+    error_message = "lambda_permissions_boundary_arn must be an IAM policy ARN."
   }
 }

@@ -47,6 +47,16 @@ STACK_VARIABLES: dict[str, Any] = {
     "lambda_timeout_seconds": 10,
 }
 
+# Every session fixture that applies a configuration: the tests using one share a worker.
+STACKS: set[str] = {"emulator_stack"}
+
+
+def stack_fixture(function: Any) -> Any:
+    """Declare a session fixture that applies a stack configuration (see STACKS)."""
+    STACKS.add(function.__name__)
+    return pytest.fixture(scope="session")(function)
+
+
 # Seconds per terraform step of the session's stack, shown in pytest's summary.
 TIMINGS: dict[str, float] = {}
 
@@ -97,6 +107,13 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Stable: every other test keeps its order, the destroying ones move to the end.
     items.sort(key=lambda item: item.get_closest_marker("destroys_stack") is not None)
+    # Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`), every test of one stack
+    # configuration goes to one worker, so each configuration is applied once per run; tests of
+    # different configurations run concurrently on other workers, each with its own emulator.
+    for item in items:
+        stacks = sorted(name for name in getattr(item, "fixturenames", ()) if name in STACKS)
+        if stacks:
+            item.add_marker(pytest.mark.xdist_group(stacks[0]))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -169,7 +186,7 @@ def deployed_stack(
             stack.remove()
 
 
-@pytest.fixture(scope="session")
+@stack_fixture
 def emulator_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
     """The default configuration (with STACK_VARIABLES), applied once per session."""
     with deployed_stack(emulator, "default", STACK_VARIABLES) as deployed:

@@ -1,4 +1,4 @@
-"""The DynamoDB tables as the Terraform declares them, in `create_table` form (data model v2).
+"""The DynamoDB tables as the Terraform declares them, in `create_table` form.
 
 Unit tests create these in moto's `mock_aws`; the infrastructure tests compare them with what
 `terraform apply` created in the emulator, so a change to either side without the other fails.
@@ -9,10 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 LIST_INDEX = "created-index"
-IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at"
 
-# Newest-first listing: the GSI is write-sharded on list_shard and sorted by created_key; it
-# projects keys only, so a name or email change never rewrites an index entry.
 USERS_TABLE: dict[str, Any] = {
     "AttributeDefinitions": [
         {"AttributeName": "user_id", "AttributeType": "S"},
@@ -39,23 +36,20 @@ EMAILS_TABLE: dict[str, Any] = {
     "BillingMode": "PAY_PER_REQUEST",
 }
 
-# Idempotency-Key records; DynamoDB's TTL deletes each after its expires_at (epoch seconds).
 IDEMPOTENCY_TABLE: dict[str, Any] = {
     "AttributeDefinitions": [{"AttributeName": "idempotency_key", "AttributeType": "S"}],
     "KeySchema": [{"AttributeName": "idempotency_key", "KeyType": "HASH"}],
     "BillingMode": "PAY_PER_REQUEST",
 }
+IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at"
 
 
-def create_tables(
-    client: Any, users_table: str, emails_table: str, idempotency_table: str | None = None
-) -> None:
-    """Create the tables with `client` (a boto3 DynamoDB client), TTL on the idempotency one."""
+def create_tables(client: Any, users_table: str, emails_table: str, idempotency_table: str) -> None:
+    """Create the three tables with `client` (a boto3 DynamoDB client)."""
     client.create_table(TableName=users_table, **USERS_TABLE)
     client.create_table(TableName=emails_table, **EMAILS_TABLE)
-    if idempotency_table is not None:
-        client.create_table(TableName=idempotency_table, **IDEMPOTENCY_TABLE)
-        client.update_time_to_live(
-            TableName=idempotency_table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE},
-        )
+    client.create_table(TableName=idempotency_table, **IDEMPOTENCY_TABLE)
+    client.update_time_to_live(
+        TableName=idempotency_table,
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE},
+    )

@@ -1,17 +1,30 @@
 """Build the Lambda package directory that Terraform's `archive_file` zips.
 
-    tools/build.py --runtime python3.13 --architecture x86_64 [--out build] [--runtime-deps DIR]
+    python3 tools/build.py --runtime python3.13 --architecture x86_64 [--bytecode] [--out build]
+        [--zip F] [--runtime-deps DIR]                    (`make build`)
+    python3 tools/build.py --external < query.json      (package.tf's data "external", at plan)
 
 Produces, under --out (default build/):
-  package/      the function's code (lambda/users_api, .py files only) plus its runtime
-                dependencies (requirements-lambda.txt) installed for the function's Python and CPU;
+  package/      the function's code (lambda/users_api) plus its runtime dependencies
+                (requirements-lambda.txt) installed for the function's Python and CPU (pip
+                --platform/--python-version/--only-binary: never the build machine's wheels);
   package.json  a manifest outside the package: runtime, architecture, python_version,
-                platform_tag (the compiled pydantic_core module's tag), files, bytes, sha256.
+                platform_tag (the compiled pydantic_core module's tag), bytecode, files, bytes,
+                sha256.
 
-The tree is deterministic: no bytecode, no install records, files 0644, directories 0755, every
-mtime fixed; unchanged inputs give a byte-identical tree (and zip). The vendored dependencies are
-cached under <cache-dir>/.deps-<key>/, keyed by requirements-lambda.txt + runtime + architecture,
-so a rebuild with unchanged requirements never runs pip.
+--external speaks Terraform's external-program protocol: it reads {"runtime", "architecture",
+"bytecode"} (strings, see QUERY) on stdin, builds into build/packages/<sha256 prefix>/ (a tree
+is never rewritten once there) and writes {"package_dir", "sha256", "runtime", "architecture",
+"python_version", "platform_tag", "bytecode", "files", "bytes"} on stdout; progress goes to
+stderr, and a failure is one message on stderr with exit 1.
+
+The tree is deterministic: no install records, files 0644, directories 0755, every mtime fixed;
+unchanged inputs give a byte-identical tree (and zip). --bytecode adds .pyc files compiled by the
+function's own Python (found by find_interpreter; the build fails and says what to install when it
+is missing), unchecked-hash and with /var/task paths, so they too are identical across rebuilds and
+machines with the same Python release. The vendored dependencies are cached under
+<cache-dir>/.deps-<key>/, keyed by requirements-lambda.txt + runtime + architecture + bytecode
+compiler, so a rebuild with unchanged requirements never runs pip.
 
 The tree hash is `sha256sum`'s output for the sorted files, hashed again:
     cd build/package && find . -type f -printf '%P\\n' | LC_ALL=C sort | xargs sha256sum | sha256sum
@@ -42,20 +55,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+# package.tf runs whatever python3 is on the PATH, which may be older than the tools' 3.11.
+if sys.version_info < (3, 9):  # noqa: UP036
+    sys.exit(f"tools/build.py needs Python 3.9 or newer as python3, not {sys.version.split()[0]}")
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT / "lambda" / "users_api"
 DEFAULT_REQUIREMENTS = ROOT / "requirements-lambda.txt"
 DEV_REQUIREMENTS = ROOT / "requirements-dev.txt"
 DEFAULT_OUT = ROOT / "build"
 
-# Lambda's Python runtimes (python3.10/3.11 run on Amazon Linux 2, glibc 2.26; python3.12+ on
-# Amazon Linux 2023, glibc 2.34): manylinux2014 (glibc 2.17) wheels run on all of them.
+# The Lambda runtimes the function supports, listed once: variables.tf validates lambda_runtime
+# against the same file. python3.11 runs on Amazon Linux 2 (glibc 2.26), python3.12+ on Amazon
+# Linux 2023 (glibc 2.34): manylinux2014 (glibc 2.17) wheels run on all of them.
+RUNTIMES_FILE = ROOT / "lambda" / "runtimes.json"
 RUNTIMES = {
-    "python3.10": "3.10",
-    "python3.11": "3.11",
-    "python3.12": "3.12",
-    "python3.13": "3.13",
-    "python3.14": "3.14",
+    runtime: runtime.removeprefix("python") for runtime in json.loads(RUNTIMES_FILE.read_text())
 }
 # Lambda architecture -> (pip platform, machine name in extension module tags and ELF headers)
 ARCHITECTURES = {
@@ -70,7 +85,26 @@ FIXED_MTIME = 315532800  # 1980-01-01T00:00:00Z, the earliest time a zip entry c
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 # Bump when what ends up in a cached deps directory changes (pip flags, stripping rules).
-DEPS_FORMAT = "3"
+DEPS_FORMAT = "4"
+
+# Bytecode (lambda_bytecode): /var/task is read-only, so without it every cold start compiles each
+# module it imports. Compiled by the function's own Python (a .pyc is read only by the minor
+# version that wrote it), unchecked-hash (no mtime in the header, never re-validated: the package
+# is immutable) and with co_filename as Lambda sees it. Our code keeps its source (tracebacks
+# show the lines) with the .pyc in __pycache__; the vendored dependencies ship the .pyc alone
+# (sourceless, next to where the .py was), or the zip would pass 3 MB. pydantic.v1, pydantic's
+# copy of its old API that only `import pydantic.v1` loads, stays as source.
+TASK_ROOT = "/var/task"
+NOT_COMPILED = r"/pydantic/v1/"
+PYC_FLAGS_UNCHECKED_HASH = 0b01
+
+# What Terraform's data "external" (package.tf) sends: query key -> the variable it carries.
+# tools/stage.py sends the same query offline; tests/infra/test_static.py checks package.tf.
+QUERY = {
+    "runtime": "lambda_runtime",
+    "architecture": "lambda_architecture",
+    "bytecode": "lambda_bytecode",
+}
 
 SKIP_DIRS = {"__pycache__", "tests", "test"}
 # Written by pip at install time (local paths, installer name) and of no use on Lambda.
@@ -83,7 +117,7 @@ MYPY_PLUGINS = {"pydantic/mypy.py", "pydantic/v1/mypy.py"}
 
 
 class BuildError(Exception):
-    """A build failure with a message for the person running `make build`."""
+    """A build failure with a message for the person running `make build` or `terraform plan`."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +160,8 @@ def target_for(runtime: str, architecture: str) -> Target:
 
 
 def log(message: str) -> None:
-    print(f"build: {message}", flush=True)
+    # stderr: in --external mode stdout carries the one JSON object Terraform reads.
+    print(f"build: {message}", file=sys.stderr, flush=True)
 
 
 # --- the tree: hashing, normalising, zipping -------------------------------------------------
@@ -292,6 +327,11 @@ def run_pip(args: list[str], what: str) -> None:
     command = [sys.executable, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
     command += ["--quiet", *args]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0 and "No module named pip" in result.stderr:
+        raise BuildError(
+            f"pip is not installed for {sys.executable}: install it (apt-get install "
+            f"python3-pip, or {sys.executable} -m ensurepip) and retry"
+        )
     if result.returncode != 0:
         output = "\n".join(
             line if len(line) < 300 else f"{line[:300]}..."
@@ -304,17 +344,20 @@ def run_pip(args: list[str], what: str) -> None:
         )
 
 
-def deps_key(requirements: Path, target: Target) -> str:
+def deps_key(requirements: Path, target: Target, compiler: Compiler | None = None) -> str:
     digest = hashlib.sha256()
-    for part in (DEPS_FORMAT, target.runtime, target.architecture):
+    bytecode = compiler.version if compiler else "no-bytecode"
+    for part in (DEPS_FORMAT, target.runtime, target.architecture, bytecode):
         digest.update(part.encode() + b"\0")
     digest.update(requirements.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def vendored_deps(requirements: Path, target: Target, cache_dir: Path) -> Path:
-    """The stripped, normalised dependency tree for target, installed by pip unless cached."""
-    cached = cache_dir / f".deps-{deps_key(requirements, target)}"
+def vendored_deps(
+    requirements: Path, target: Target, cache_dir: Path, compiler: Compiler | None = None
+) -> Path:
+    """The stripped (and compiled), normalised dependency tree for target, pip unless cached."""
+    cached = cache_dir / f".deps-{deps_key(requirements, target, compiler)}"
     if cached.is_dir():
         log(f"dependencies unchanged, pip skipped ({cached.relative_to(cache_dir.parent)})")
         return cached
@@ -345,6 +388,8 @@ def vendored_deps(requirements: Path, target: Target, cache_dir: Path) -> Path:
         )
         strip_vendored(staging)
         check_vendored(staging, target, requirements, pins=False)
+        if compiler is not None:
+            compiler.compile(staging, TASK_ROOT, sourceless=True)
         normalise(staging)
         staging.rename(cached)
     log(f"dependencies installed in {time.monotonic() - started:.1f}s")
@@ -411,6 +456,61 @@ def find_interpreter(python_version: str) -> Path | None:
     return None
 
 
+@dataclass(frozen=True)
+class Compiler:
+    """The function's own Python, compiling the package's bytecode."""
+
+    python: Path
+    version: str  # the full version, e.g. 3.13.0: it is recorded in the manifest
+    magic: bytes
+
+    def compile(self, tree: Path, ddir: str, *, sourceless: bool) -> None:
+        """Compile every .py under tree as `ddir/<relative path>` (co_filename); sourceless: the
+        .pyc next to where the .py was, which is then removed (NOT_COMPILED excepted)."""
+        command = [str(self.python), "-I", "-m", "compileall", "-q", "-d", ddir]
+        command += ["--invalidation-mode", "unchecked-hash", "-x", NOT_COMPILED]
+        if sourceless:
+            command.append("-b")
+        result = subprocess.run([*command, str(tree)], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BuildError(f"compiling {tree} failed:\n{(result.stdout + result.stderr).strip()}")
+        if sourceless:
+            for source in tree.rglob("*.py"):
+                if source.with_suffix(".pyc").is_file():
+                    source.unlink()
+
+    def check(self, tree: Path, target: Target) -> None:
+        """The handler's module has its .pyc, written for the target's Python, unchecked-hash."""
+        tag = f"cpython-{target.python_version.replace('.', '')}"
+        pyc = tree / "users_api" / "__pycache__" / f"app.{tag}.pyc"
+        if not pyc.is_file():
+            raise BuildError(f"bytecode is on but {pyc.relative_to(tree)} is missing")
+        header = pyc.read_bytes()[:8]
+        flags = int.from_bytes(header[4:8], "little")
+        if header[:4] != self.magic or flags != PYC_FLAGS_UNCHECKED_HASH:
+            raise BuildError(f"{pyc.relative_to(tree)} is not unchecked-hash {tag} bytecode")
+
+
+def bytecode_compiler(target: Target) -> Compiler:
+    """The target's CPython on this machine, or a BuildError saying what to install or set."""
+    version = target.python_version
+    python = find_interpreter(version)
+    if python is None:
+        raise BuildError(
+            f"lambda_bytecode is on: the package's bytecode must be compiled by CPython {version} "
+            f"({target.runtime} reads only {version} bytecode), and none was found (looked for "
+            f"pyenv's {version}.* and python{version} on PATH). Install it (pyenv install "
+            f"{version}, apt-get install python{version}, brew install python@{version}, or "
+            f"python.org) or set lambda_bytecode = false (make build: LAMBDA_BYTECODE=0)."
+        )
+    probe = "import importlib.util, platform; print(platform.python_version()); "
+    probe += "print(importlib.util.MAGIC_NUMBER.hex())"
+    lines = subprocess.run(
+        [str(python), "-I", "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return Compiler(python, lines[0], bytes.fromhex(lines[1]))
+
+
 def install_runtime_deps(python_version: str, dest: Path) -> Path:
     """Install boto3/botocore (pinned in requirements-dev.txt) for `python_version` into dest,
     once: what the Lambda runtime provides, for running the package under that Python here."""
@@ -466,24 +566,38 @@ def build(
     source: Path = DEFAULT_SOURCE,
     requirements: Path = DEFAULT_REQUIREMENTS,
     cache_dir: Path | None = None,
+    *,
+    bytecode: bool = False,
+    content_addressed: bool = False,
 ) -> dict[str, object]:
-    """Build out/package and out/package.json; return the manifest."""
+    """Build the package; return the manifest (with `package_dir`).
+
+    By default into out/package, with the manifest in out/package.json (`make build`);
+    content_addressed: into out/packages/<sha256 prefix>/, never rewritten once there, so a
+    plan's archive_file reads the very tree this build returned even if another build runs.
+    """
     started = time.monotonic()
     if not source.is_dir() or not any(source.rglob("*.py")):
         raise BuildError(f"no function code: {source} holds no .py files")
+    compiler = bytecode_compiler(target) if bytecode else None
     with locked(out / ".build.lock"):
-        deps = vendored_deps(requirements, target, cache_dir or out)
+        deps = vendored_deps(requirements, target, cache_dir or out, compiler)
         with tempfile.TemporaryDirectory(prefix=".package-", dir=out) as tmp:
             staging = Path(tmp, "package")
             shutil.copytree(deps, staging, copy_function=shutil.copyfile)
             count = copy_sources(source, staging)
+            if compiler is not None:
+                ours = staging / source.name
+                compiler.compile(ours, f"{TASK_ROOT}/{source.name}", sourceless=False)
+                compiler.check(staging, target)
             normalise(staging)
             tag = check_vendored(staging, target, requirements)
             digest, files, size = tree_digest(staging)
-            package = out / "package"
+            package = out / "packages" / digest[:16] if content_addressed else out / "package"
             if package.is_dir() and tree_digest(package)[0] == digest:
                 log(f"{package} unchanged ({count} source files)")
             else:
+                package.parent.mkdir(parents=True, exist_ok=True)
                 if package.exists():
                     package.rename(Path(tmp, "previous"))
                 staging.rename(package)
@@ -493,17 +607,56 @@ def build(
             "architecture": target.architecture,
             "python_version": target.python_version,
             "platform_tag": tag,
+            "bytecode": bytecode,
+            "bytecode_python": compiler.version if compiler else None,
             "files": files,
             "bytes": size,
             "sha256": digest,
             "dependencies": installed_distributions(package),
         }
-        (out / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if not content_addressed:
+            (out / "package.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log(
-        f"{files} files, {size / 1e6:.2f} MB, sha256 {digest[:12]}, {tag} "
+        f"{files} files, {size / 1e6:.2f} MB, sha256 {digest[:12]}, {tag}"
+        f"{', bytecode ' + compiler.version if compiler else ''} "
         f"in {time.monotonic() - started:.1f}s"
     )
-    return manifest
+    return {**manifest, "package_dir": str(package)}
+
+
+# --- Terraform's external data source --------------------------------------------------------
+
+
+def parse_query(query: object) -> tuple[Target, bool]:
+    """The target and bytecode setting from package.tf's query (every value a string)."""
+    if not isinstance(query, dict) or set(query) != set(QUERY):
+        raise BuildError(f"expected a query with exactly {sorted(QUERY)}, got {query!r}")
+    if query["bytecode"] not in ("true", "false"):
+        raise BuildError(f'bytecode must be "true" or "false", got {query["bytecode"]!r}')
+    return target_for(query["runtime"], query["architecture"]), query["bytecode"] == "true"
+
+
+def external_result(manifest: dict[str, object]) -> dict[str, str]:
+    """What the data source returns: flat strings (the protocol allows nothing else)."""
+    keys = ("package_dir", "sha256", "runtime", "architecture", "python_version", "platform_tag")
+    result = {key: str(manifest[key]) for key in keys}
+    result["bytecode"] = "true" if manifest["bytecode"] else "false"
+    result["files"] = str(manifest["files"])
+    result["bytes"] = str(manifest["bytes"])
+    return result
+
+
+def external(out: Path = DEFAULT_OUT) -> int:
+    """Terraform's external program protocol: the query as JSON on stdin, the result as JSON on
+    stdout, progress on stderr; on failure a message on stderr and exit 1 (Terraform shows it)."""
+    try:
+        target, bytecode = parse_query(json.load(sys.stdin))
+        manifest = build(target, out, bytecode=bytecode, content_addressed=True)
+    except (BuildError, json.JSONDecodeError) as error:
+        print(f"tools/build.py: {error}", file=sys.stderr)
+        return 1
+    json.dump(external_result(manifest), sys.stdout)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -516,7 +669,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--cache-dir", type=Path, help="where .deps-<key>/ are kept (default: --out)"
     )
+    parser.add_argument(
+        "--bytecode",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="compile the package's bytecode with the function's Python (lambda_bytecode)",
+    )
     parser.add_argument("--zip", type=Path, help="also write the package as a zip here")
+    parser.add_argument(
+        "--external",
+        action="store_true",
+        help='Terraform\'s data "external" protocol: the query on stdin, the result on stdout',
+    )
     parser.add_argument(
         "--runtime-deps",
         type=Path,
@@ -524,9 +688,18 @@ def main(argv: list[str] | None = None) -> int:
         help="also install the runtime's boto3/botocore for the function's Python into DIR",
     )
     args = parser.parse_args(argv)
+    if args.external:
+        return external(args.out)
     try:
         target = target_for(args.runtime, args.architecture)
-        build(target, args.out, args.source, args.requirements, args.cache_dir)
+        build(
+            target,
+            args.out,
+            args.source,
+            args.requirements,
+            args.cache_dir,
+            bytecode=args.bytecode,
+        )
         if args.zip:
             write_zip(args.out / "package", args.zip)
             log(f"{args.zip} written ({args.zip.stat().st_size / 1e6:.2f} MB)")

@@ -14,7 +14,7 @@ does with a Lambda proxy integration and payload format 2.0:
   base64 bodies; a function error -> 500, no answer within the integration timeout -> 503;
 - API Gateway's 10 MB payload limit (413), and one access log line per request on stderr.
 
-Run by tools/local.py; `python tools/gateway.py --help` serves an already-applied stack.
+Run by tools/local.py; `python -m tools.gateway --help` serves an already-applied stack.
 """
 
 from __future__ import annotations
@@ -32,20 +32,17 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # `python tools/gateway.py` imports tools.* like the tests do
-
-from tools.runtime import (  # noqa: E402
+from tools.events import http_api_event, new_request_id
+from tools.runtime import (
     FunctionSpec,
     InitError,
     Interpreter,
@@ -58,12 +55,6 @@ from tools.runtime import (  # noqa: E402
 MAX_BODY_BYTES = 10 * 1024 * 1024
 # The HTTP API's own limit on an integration (timeout_milliseconds defaults to and caps at 30 s).
 DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000
-ACCOUNT_ID = "123456789012"
-# Measured against AWS: only these reach the function as text; everything else (a missing
-# Content-Type and application/x-www-form-urlencoded included) arrives base64-encoded.
-TEXT_CONTENT_TYPES = frozenset(
-    {"application/json", "application/xml", "application/javascript"},
-)
 ANY = "ANY"
 DEFAULT_ROUTE = "$default"
 
@@ -267,19 +258,6 @@ class HttpRequest:
         return ",".join(values) if values else None
 
 
-def new_request_id() -> str:
-    """An API Gateway request id: 16 characters like "JKJaXmPLvHcESHA="."""
-    raw = base64.b64encode(os.urandom(11)).decode()
-    return raw.replace("+", "A").replace("/", "B")
-
-
-def is_text_content_type(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type.startswith("text/") or media_type in TEXT_CONTENT_TYPES
-
-
 def build_event(
     request: HttpRequest,
     match: RouteMatch,
@@ -290,70 +268,27 @@ def build_event(
     request_id: str | None = None,
     now: float | None = None,
     server_port: int = 443,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The payload-2.0 event API Gateway sends to a Lambda proxy integration for this request."""
-    now = time.time() if now is None else now
-    headers: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in request.headers:
-        key = name.lower()
-        if key == "cookie":
-            cookies.extend(c.strip() for c in value.split(";") if c.strip())
-            continue
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
-    headers.setdefault("x-forwarded-for", request.source_ip)
-    headers.setdefault("x-forwarded-port", str(server_port))
-    headers.setdefault("x-forwarded-proto", "http")
-    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now):08x}-{os.urandom(12).hex()}")
-    host = headers.get("host", f"{api_id}.execute-api.us-east-1.amazonaws.com").split(":", 1)[0]
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": match.route.route_key,
-        "rawPath": request.raw_path,
-        "rawQueryString": request.raw_query_string,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    event["headers"] = headers
-    query: dict[str, str] = {}
-    for key, value in parse_qsl(request.raw_query_string, keep_blank_values=True):
-        query[key] = f"{query[key]},{value}" if key in query else value
-    if query:
-        event["queryStringParameters"] = query
-    event["requestContext"] = {
-        "accountId": ACCOUNT_ID,
-        "apiId": api_id,
-        "domainName": host,
-        "domainPrefix": host.split(".", 1)[0],
-        "http": {
-            "method": request.method.upper(),
-            "path": stage_path if stage_path is not None else request.raw_path,
-            "protocol": request.protocol,
-            "sourceIp": request.source_ip,
-            "userAgent": headers.get("user-agent", ""),
-        },
-        "requestId": request_id or new_request_id(),
-        "routeKey": match.route.route_key,
-        "stage": stage,
-        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
-        "timeEpoch": int(now * 1000),
-    }
-    if request.body:
-        if is_text_content_type(headers.get("content-type")):
-            try:
-                event["body"] = request.body.decode("utf-8")
-                event["isBase64Encoded"] = False
-            except UnicodeDecodeError:
-                event["body"] = base64.b64encode(request.body).decode()
-                event["isBase64Encoded"] = True
-        else:
-            event["body"] = base64.b64encode(request.body).decode()
-            event["isBase64Encoded"] = True
-    else:
-        event["isBase64Encoded"] = False
-    if match.path_parameters:
-        event["pathParameters"] = dict(match.path_parameters)
-    return event
+    return http_api_event(
+        request.method,
+        request.raw_path,
+        route_key=match.route.route_key,
+        path_params=match.path_parameters,
+        query=request.raw_query_string,
+        headers=request.headers,
+        body=request.body,
+        request_id=request_id,
+        authorizer=authorizer,
+        source_ip=request.source_ip,
+        api_id=api_id,
+        stage=stage,
+        context_path=stage_path,
+        protocol=request.protocol,
+        server_port=server_port,
+        now=now,
+    )
 
 
 # ------------------------------------------------------------------------------ result -> response
@@ -569,6 +504,67 @@ def load_function(
     )
 
 
+# --------------------------------------------------------------------- local docs (not API Gateway)
+
+DOCS_PATH = "/docs"
+_DOCS_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
+_DOCS_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Users API (local)</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script>
+  window.ui = SwaggerUIBundle({
+    url: "/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    displayRequestDuration: true,
+  });
+</script>
+</body>
+</html>
+"""
+
+
+def swagger_ui_dir() -> Path | None:
+    """Swagger UI 5's assets as the dev requirements install them (PyPI swagger-ui-py), or None."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("swagger_ui")  # finds it without importing its web frameworks
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    static = Path(next(iter(spec.submodule_search_locations))) / "static"
+    return static if (static / "swagger-ui-bundle.js").is_file() else None
+
+
+@dataclass(frozen=True)
+class DocsPages:
+    """Swagger UI at /docs for the API this gateway serves: a page and Swagger UI's own files.
+
+    Not part of API Gateway (the deployed API has no /docs): the UI reads the function's own
+    GET /openapi.json from the same origin, so "Try it out" calls this local API.
+    """
+
+    assets: Path
+
+    def serve(self, path: str) -> HttpResponse | None:
+        if path in (DOCS_PATH, DOCS_PATH + "/"):
+            body = DOCS_PAGE.encode()
+            return HttpResponse(200, [("content-type", "text/html; charset=utf-8")], body)
+        name = path.removeprefix(DOCS_PATH + "/")
+        if not path.startswith(DOCS_PATH + "/") or name not in _DOCS_FILES:
+            return None
+        media = _DOCS_TYPES[Path(name).suffix]
+        return HttpResponse(200, [("content-type", media)], (self.assets / name).read_bytes())
+
+
 # ------------------------------------------------------------------------------------- the gateway
 
 
@@ -582,15 +578,18 @@ class Gateway:
         *,
         log: TextIO | None = None,
         port: int = 443,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
         self.pools = pools  # by function ARN
         self.log = log if log is not None else sys.stderr
         self.port = port
+        self.clock = clock  # the integration timeout's clock (tests pass their own)
         self._log_lock = threading.Lock()
+        self.docs: DocsPages | None = None  # `make local`'s Swagger UI at /docs (not API Gateway)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        started = time.time()
+        started = self.clock()
         request_id = new_request_id()
         context: dict[str, Any] = {
             "routeKey": "-",
@@ -607,6 +606,11 @@ class Gateway:
     def _handle(
         self, request: HttpRequest, request_id: str, started: float, context: dict[str, Any]
     ) -> HttpResponse:
+        if self.docs is not None and request.method.upper() in ("GET", "HEAD"):
+            page = self.docs.serve(request.raw_path)
+            if page is not None:
+                context["routeKey"] = "(local docs)"
+                return page
         if len(request.body) > MAX_BODY_BYTES:
             return gateway_error(413, "Request Entity Too Large")
         origin = request.header("origin")
@@ -642,7 +646,7 @@ class Gateway:
             now=started,
             server_port=self.port,
         )
-        remaining_s = integration.timeout_ms / 1000 - (time.time() - started)
+        remaining_s = integration.timeout_ms / 1000 - (self.clock() - started)
         try:
             result = pool.invoke(event, wait_s=max(remaining_s, 0.0))
         except PoolBusyError as exc:
@@ -654,7 +658,7 @@ class Gateway:
             return internal_server_error()
         context["latency"] = f"{result.duration_ms:.0f}"
         context["status"] = "200"  # Lambda's own status: function errors are in the payload
-        if time.time() - started > integration.timeout_ms / 1000:
+        if self.clock() - started > integration.timeout_ms / 1000:
             context["integrationError"] = "integration timeout"
             return gateway_error(503, "Service Unavailable")
         if not result.ok:
@@ -700,7 +704,7 @@ class Gateway:
             "integration.status": context["status"],
             "integrationLatency": context["latency"],
             "integration.latency": context["latency"],
-            "responseLatency": f"{(time.time() - started) * 1000:.0f}",
+            "responseLatency": f"{(self.clock() - started) * 1000:.0f}",
             "apiId": self.api.api_id,
             "stage": self.api.stage,
         }
@@ -788,6 +792,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, QUERY...) is routed too, so `$default` sends it to the function
+        # (405 + Allow), rather than http.server answering 501. How API Gateway treats methods
+        # outside its own list is not emulated.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def log_message(self, format: str, *args: Any) -> None:
         # The gateway writes its own access log; keep http.server's lines for its errors only.
         if args and str(args[0]).isdigit():
@@ -867,11 +879,13 @@ def start_gateway(
     interpreter: Interpreter | None = None,
     max_workers: int = 8,
     log: TextIO | None = None,
+    docs: bool = True,
 ) -> LocalGateway:
     """Read the API and its function from the emulator, warm one worker, and serve on host:port.
 
     sdk_paths: where the runtime's boto3 is for the function's Python (None: install it once
-    under cache_dir's parent, see prepare_runtime). Raises InitError when the handler does not
+    under cache_dir's parent, see prepare_runtime). docs: serve Swagger UI at /docs when its
+    assets are installed (see DocsPages). Raises InitError when the handler does not
     import, LookupError/ValueError when the deployed configuration cannot be served, OSError
     when the port is taken.
     """
@@ -886,6 +900,8 @@ def start_gateway(
     log = log if log is not None else sys.stderr
     pools: dict[str, WorkerPool] = {}
     gateway = Gateway(api, pools, log=log, port=port)
+    assets = swagger_ui_dir() if docs else None
+    gateway.docs = DocsPages(assets) if assets is not None else None
     server = GatewayServer((host, port), gateway)  # bind first: a taken port fails fast
     try:
         for integration in api.integrations.values():

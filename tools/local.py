@@ -1,6 +1,6 @@
 """`make local`: the whole stack on this machine, in the foreground, until Ctrl-C or SIGTERM.
 
-    .venv/bin/python tools/local.py --emulator-port 4566 --api-port 3000
+    .venv/bin/python -m tools.local --emulator-port 4566 --api-port 3000   (from the repo root)
 
 1. checks what it needs (terraform, the built package, free ports);
 2. starts the AWS emulator (moto's server) on 127.0.0.1:<emulator-port>;
@@ -29,14 +29,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # `python tools/local.py` imports tools.* like the tests do
+from tools.emulator import Emulator, EmulatorError, port_in_use
+from tools.gateway import LocalGateway, start_gateway
+from tools.runtime import InitError
+from tools.stage import Stack, StackError
 
-from tools.emulator import Emulator, EmulatorError, port_in_use  # noqa: E402
-from tools.gateway import LocalGateway, start_gateway  # noqa: E402
-from tools.runtime import InitError  # noqa: E402
-from tools.stage import Stack, StackError  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 LOCAL_DIR = REPO / ".local"
 STACK_NAME = "local"
@@ -101,6 +99,7 @@ def ticking(what: str, every_s: float = 10.0) -> Iterator[None]:
 def ready_banner(url: str, emulator: str, elapsed_s: float) -> str:
     return f"""
 Users API on {url}  (AWS emulator on {emulator}; ready in {elapsed_s:.0f}s)
+API docs (Swagger UI, "Try it out" calls this API): {url}/docs   contract: {url}/openapi.json
 
   curl -X POST {url}/users -H 'Content-Type: application/json' -d '{{"user_id":"01","name":"Joy"}}'
   curl '{url}/users?id=01'

@@ -5,9 +5,12 @@ root's `.terraform/` and `terraform.tfstate` are never touched: everything happe
 `.local/stacks/<name>/`, which holds
 
 - the root `*.tf` files, copied unchanged, except `package.tf`, replaced by
-  `tools/offline/package.tf` (the archive provider cannot be fetched here);
-- `build/lambda.zip`, zipped deterministically in Python from `build/package/`, and a copy of
-  `build/package.json` (the manifest the runtime/architecture precondition reads);
+  `tools/offline/package.tf` (the external and archive providers cannot be fetched here), and
+  `lambda/runtimes.json` (lambda_runtime's validation reads it);
+- `build/external-result.json`: what package.tf's data "external" returns, from the same program
+  (`python3 <root>/tools/build.py --external`) given the same query (tools.build.QUERY, from the
+  stack's variables and variables.tf's defaults), and `build/lambda-<sha256 prefix>.zip`, its
+  tree zipped as archive_file does (tools.build.write_zip);
 - `emulator_override.tf`: the provider pointed at the emulator with test credentials;
 - `terraform.rc`: a CLI config installing hashicorp/aws from the filesystem mirror
   (`/opt/tf-plugins`, or `$TF_PLUGIN_MIRROR`) when it exists, set via TF_CLI_CONFIG_FILE for
@@ -22,7 +25,7 @@ API (stable; progress lines go to stderr, each prefixed "==> "):
     from tools.stage import Stack, StackError
 
     stack = Stack(endpoint="http://127.0.0.1:4566", name="local")
-    stack.stage()                       # (re)write the staged directory and the zip; -> Path
+    stack.stage({"name": "x"})          # (re)write the staged directory, build, zip; -> Path
     stack.init()                        # terraform init (offline from the mirror, < 1 s)
     stack.validate()                    # terraform validate
     outputs = stack.apply({"environment": "dev"})   # -> {"api_url": ..., ...} (plain values)
@@ -39,17 +42,20 @@ API (stable; progress lines go to stderr, each prefixed "==> "):
     stack.destroy()                     # destroy(refresh=False) skips the refresh: quicker
     stack.remove()                      # delete the staged directory
 
-`Stack(endpoint, name="local", *, package_dir=REPO/"build/package",
-manifest=REPO/"build/package.json", root=REPO)`; `stack.workdir` is the staged directory,
+`Stack(endpoint, name="local", *, root=REPO, package=True)`; `root` is the checkout to deploy
+(its build/ holds the package), and `package=False` stages another root module (e.g.
+`root=REPO / "bootstrap"`) as it is: its `*.tf` and the override, no package swap, no build;
+`stack.workdir` is the staged directory (`<root>/.local/stacks/<name>/`),
 `stack.timings` maps each step ("init", "apply", "plan", "destroy") to its last duration in
-seconds. Every failing step raises `StackError`, whose message ends with terraform's last stderr
-lines (`error.stderr_tail`); a missing package says to run `make build`. `stage()` is called by
-`init()` if needed; `apply()` calls `init()` if needed.
+seconds. Every failing step raises `StackError`, whose message ends with terraform's (or the
+build's) last stderr lines (`error.stderr_tail`). `stage()` is called by `init()` if needed;
+`apply(variables)` calls `init()` if needed and builds again if the variables change the query.
 
 terraform runs in its own process group: a terminal's Ctrl-C reaches the caller only; when
 the caller is interrupted mid-step (KeyboardInterrupt or any exception), terraform gets SIGINT
 (it stops cleanly and writes its state), then its whole group SIGKILL after 15 s, so no
-provider process is left behind. `stack.zip_path` is the deployed zip.
+provider process is left behind. `stack.zip_path` is the deployed zip, `stack.build_result` the
+build's result.
 
 `python -m tools.stage --endpoint URL [--name N] {stage,init,apply,plan,destroy}` runs one step
 by hand.
@@ -71,25 +77,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    from tools.build import write_zip
-    from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-except ImportError:  # run as a script from tools/
-    from emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY  # type: ignore[no-redef]
-
-    from build import write_zip  # type: ignore[no-redef]
+from tools import docs
+from tools.build import QUERY, write_zip
+from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO / ".local"
 STACKS_DIR = LOCAL_DIR / "stacks"
 PLUGIN_CACHE_DIR = LOCAL_DIR / "terraform-plugin-cache"
 OFFLINE_PACKAGE_TF = REPO / "tools" / "offline" / "package.tf"
+# package.tf's data "external" program, relative to the root module; the interpreter is python3.
+BUILD_PROGRAM = ("tools/build.py", "--external")
+RUNTIMES_JSON = "lambda/runtimes.json"
+EXTERNAL_RESULT = "build/external-result.json"
 DEFAULT_PLUGIN_MIRROR = "/opt/tf-plugins"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 
 # Every AWS service the provider calls for this configuration (kms: the optional CMK, and reading
-# a table with SSE; route53: the optional custom domain's record; appautoscaling: PROVISIONED).
+# a table with SSE; route53: the optional custom domain's record; appautoscaling: PROVISIONED;
+# s3: the bootstrap/ root's state bucket).
 SERVICES = (
     "apigatewayv2",
     "appautoscaling",
@@ -100,6 +107,7 @@ SERVICES = (
     "lambda",
     "logs",
     "route53",
+    "s3",
     "sns",
     "ssm",
     "sts",
@@ -157,6 +165,50 @@ def build_zip(package_dir: Path, zip_path: Path) -> bool:
     return True
 
 
+def _tostring(value: Any) -> str:
+    """Terraform's tostring() of a string or bool."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def build_query(variables: Mapping[str, Any], root: Path = REPO) -> dict[str, str]:
+    """The query package.tf's data "external" sends, for these variables over the defaults
+    (variables.tf's, read as tools.docs reads them for the README)."""
+    defaults = {
+        block.name: block.attributes.get("default")
+        for block in docs.blocks(root)
+        if block.kind == "variable"
+    }
+
+    def value(variable: str) -> Any:
+        if variable in variables:
+            return variables[variable]
+        return json.loads(defaults[variable] or "null")  # a string, bool or null literal
+
+    return {key: _tostring(value(variable)) for key, variable in QUERY.items()}
+
+
+def run_build(root: Path, query: Mapping[str, str]) -> dict[str, str]:
+    """Run package.tf's external program as Terraform does (in root, query on stdin)."""
+    python = shutil.which("python3")
+    if python is None:
+        raise StackError("python3 is not on PATH: package.tf runs the build with it")
+    progress(f"building the package ({', '.join(f'{k}={v}' for k, v in query.items())})")
+    result = subprocess.run(
+        [python, str(root / BUILD_PROGRAM[0]), *BUILD_PROGRAM[1:]],
+        input=json.dumps(dict(query)),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise StackError("the package build failed", result.stderr.strip())
+    built: dict[str, str] = json.loads(result.stdout)
+    return built
+
+
 def _hcl_string(value: str) -> str:
     return json.dumps(value)
 
@@ -176,6 +228,8 @@ provider "aws" {{
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
+  # moto serves buckets under the path, not as <bucket>.<host> subdomains.
+  s3_use_path_style = true
 
   endpoints {{
 {endpoints}
@@ -229,55 +283,65 @@ class Stack:
         endpoint: str,
         name: str = "local",
         *,
-        package_dir: Path | None = None,
-        manifest: Path | None = None,
         root: Path = REPO,
+        package: bool = True,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.name = name
         self.root = root
-        self.package_dir = package_dir or root / "build" / "package"
-        self.manifest = manifest or root / "build" / "package.json"
-        self.workdir = STACKS_DIR / name
+        self.package = package
+        self.workdir = root / ".local" / "stacks" / name
         self.timings: dict[str, float] = {}
+        self.variables: dict[str, Any] = {}
+        self.build_result: dict[str, str] = {}
         self._staged = False
         self._initialised = False
 
     # --- staging --------------------------------------------------------------------------
 
-    def stage(self, package_dir: Path | None = None, manifest: Path | None = None) -> Path:
-        """Write the staged directory: the .tf files, the override, the CLI config, the zip.
-
-        `package_dir`/`manifest` replace the package to deploy from now on (e.g. a rebuild).
-        """
-        if package_dir is not None:
-            self.package_dir = package_dir
-        if manifest is not None:
-            self.manifest = manifest
-        if not self.package_dir.is_dir() or not self.manifest.is_file():
-            raise StackError(
-                f"the Lambda package is missing ({self._shown(self.package_dir)} and "
-                f"{self._shown(self.manifest)}): run make build"
-            )
+    def stage(self, variables: Mapping[str, Any] | None = None) -> Path:
+        """Write the staged directory: the .tf files, the override, the CLI config, the build's
+        result and zip. `variables` replace the stack's (kept for plan/destroy) from now on."""
+        if variables is not None:
+            self.variables = dict(variables)
         work = self.workdir
         work.mkdir(parents=True, exist_ok=True)
         for old in work.glob("*.tf"):
             old.unlink()
         for source in sorted(self.root.glob("*.tf")):
-            if source.name != "package.tf":
+            if source.name != "package.tf" or not self.package:
                 shutil.copyfile(source, work / source.name)
-        shutil.copyfile(OFFLINE_PACKAGE_TF, work / "package.tf")
         (work / "emulator_override.tf").write_text(emulator_override(self.endpoint))
         (work / "terraform.rc").write_text(cli_config(plugin_mirror()))
-        (work / "build").mkdir(exist_ok=True)
-        shutil.copyfile(self.manifest, work / "build" / "package.json")
-        build_zip(self.package_dir, work / "build" / "lambda.zip")
+        (work / "emulator.auto.tfvars.json").write_text(
+            json.dumps(self.variables, indent=2, sort_keys=True) + "\n"
+        )
+        if self.package:
+            shutil.copyfile(OFFLINE_PACKAGE_TF, work / "package.tf")
+            (work / RUNTIMES_JSON).parent.mkdir(exist_ok=True)
+            shutil.copyfile(self.root / RUNTIMES_JSON, work / RUNTIMES_JSON)
+            self._stage_package()
         self._staged = True
         return work
 
+    def _stage_package(self) -> None:
+        """What package.tf does at plan: the build for this query, its tree zipped."""
+        result = run_build(self.root, build_query(self.variables, self.root))
+        build_dir = self.workdir / "build"
+        build_dir.mkdir(exist_ok=True)
+        zip_path = build_dir / f"lambda-{result['sha256'][:16]}.zip"
+        for stale in build_dir.glob("lambda-*.zip"):
+            if stale != zip_path:
+                stale.unlink()
+        build_zip(Path(result["package_dir"]), zip_path)
+        (self.workdir / EXTERNAL_RESULT).write_text(json.dumps(result, indent=2) + "\n")
+        self.build_result = result
+
     @property
     def zip_path(self) -> Path:
-        return self.workdir / "build" / "lambda.zip"
+        if not self.build_result:
+            self.build_result = json.loads((self.workdir / EXTERNAL_RESULT).read_text())
+        return self.workdir / "build" / f"lambda-{self.build_result['sha256'][:16]}.zip"
 
     # --- terraform ------------------------------------------------------------------------
 
@@ -363,6 +427,8 @@ class Stack:
         which override the files' values; both are kept for plan/destroy. Returns the outputs."""
         if not self._initialised:
             self.init()
+        if variables is not None and dict(variables) != self.variables:
+            self.stage(variables)
         for old in self.workdir.glob("*-vars.auto.tfvars"):
             old.unlink()
         # Copied as auto.tfvars named to sort before emulator.auto.tfvars.json, which terraform
@@ -371,9 +437,6 @@ class Stack:
             shutil.copyfile(
                 var_file, self.workdir / f"{index:02d}-{Path(var_file).stem}-vars.auto.tfvars"
             )
-        (self.workdir / "emulator.auto.tfvars.json").write_text(
-            json.dumps(dict(variables or {}), indent=2, sort_keys=True) + "\n"
-        )
         with self._timed("apply", f"terraform apply against {self.endpoint}"):
             self.terraform("apply", "-input=false", "-auto-approve", step="apply")
         return self.outputs()

@@ -70,6 +70,17 @@ class Conflict(HttpError):
     status = 409
     code = "conflict"
 
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        details: dict[str, Any] | None = None,
+        retry_after_s: int | None = None,
+    ) -> None:
+        headers = {"Retry-After": str(retry_after_s)} if retry_after_s is not None else None
+        super().__init__(message, code=code, details=details, headers=headers)
+
 
 class PreconditionFailed(HttpError):
     status = 412
@@ -79,3 +90,32 @@ class PreconditionFailed(HttpError):
 class PayloadTooLarge(HttpError):
     status = 413
     code = "payload_too_large"
+
+
+class Unauthorized(HttpError):
+    """No valid identity: the route needs a signed-in caller."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(HttpError):
+    """A valid identity that may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class UnprocessableContent(HttpError):
+    status = 422
+    code = "unprocessable"
+
+
+class ServiceUnavailable(HttpError):
+    """DynamoDB is throttling or failing, or the request ran out of time: retry later."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after_s)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -25,9 +26,10 @@ class Request:
     path_params: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
-    cookies: tuple[str, ...] = ()
     body: bytes | None = None
     request_id: str = ""
+    # requestContext.authorizer as API Gateway wrote it: the only source of the caller's identity.
+    authorizer: Mapping[str, Any] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -37,7 +39,11 @@ class Request:
         if not self.body:
             raise BadRequest("Request body is required", code="body_required")
         try:
-            value = json.loads(self.body)
+            value = json.loads(self.body, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as duplicate:
+            raise BadRequest(
+                f"Request body repeats the member {duplicate.key!r}", code="invalid_json"
+            ) from None
         except (UnicodeDecodeError, ValueError, RecursionError) as error:  # deep nesting too
             raise BadRequest(
                 f"Request body is not valid JSON: {error}", code="invalid_json"
@@ -82,24 +88,52 @@ def error_response(error: HttpError) -> Response:
     return json_response(error.status, error.body(), error.headers)
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose members are unique (RFC 8259 says they SHOULD be; we insist)."""
+    value = dict(pairs)
+    if len(value) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return value
+
+
 def parse_event(event: dict[str, Any], request_id: str = "") -> Request:
-    """Build a `Request` from a payload-2.0 event; raises 4xx errors for bodies we will not read."""
+    """Build a `Request` from a payload-2.0 event; raises 4xx errors for bodies we will not read.
+
+    An event without `requestContext.http.method` is not one API Gateway sends (a direct invoke
+    with another payload): a 400 that says so, rather than a guess.
+    """
     context = event.get("requestContext") or {}
     http = context.get("http") or {}
-    method = str(http.get("method") or event.get("httpMethod") or "GET").upper()
+    method = http.get("method")
+    if not isinstance(method, str) or not method:
+        raise BadRequest(
+            "Not an API Gateway HTTP API payload 2.0 event: requestContext.http.method is missing",
+            code="malformed_event",
+        )
     path = str(event.get("rawPath") or http.get("path") or "/")
     route_key = event.get("routeKey")
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    authorizer = context.get("authorizer")
     return Request(
-        method=method,
+        method=method.upper(),
         path=path,
         route_key=route_key if route_key and route_key != "$default" else None,
         path_params={str(k): str(v) for k, v in (event.get("pathParameters") or {}).items()},
         query=_query(event),
         headers=headers,
-        cookies=tuple(event.get("cookies") or ()),
         body=_body(event),
         request_id=str(context.get("requestId") or request_id),
+        authorizer=authorizer if isinstance(authorizer, dict) else {},
     )
 
 

@@ -16,17 +16,27 @@ from pydantic import (
 from users_api.errors import ValidationFailed
 from users_api.rules import (
     DEFAULT_PAGE_SIZE,
+    MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PAGE_SIZE,
     USER_ID_PATTERN,
+    check_name,
     normalise_email,
+    normalise_timestamp,
 )
 
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    AfterValidator(check_name),
 ]
-Email = Annotated[str, AfterValidator(normalise_email)]
+# The schema says what the check does: normalise_email accepts a dotted domain, lower-cases.
+Email = Annotated[
+    str,
+    AfterValidator(normalise_email),
+    Field(json_schema_extra={"format": "email", "maxLength": MAX_EMAIL_LENGTH}),
+]
 
 
 class _Input(BaseModel):
@@ -83,13 +93,26 @@ class UserPage(BaseModel):
     next_token: str | None
 
 
+Timestamp = Annotated[str, AfterValidator(normalise_timestamp)]
+
+
 class ListQuery(BaseModel):
-    """`GET /users` paging parameters, as query strings."""
+    """`GET /users` paging and date-window parameters, as query strings.
+
+    Users come newest first; `created_after` is inclusive and `created_before` exclusive, so
+    consecutive windows [a, b), [b, c) never share a user.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
     next_token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    created_after: Timestamp | None = Field(
+        default=None, description="ISO-8601; users created at or after this time (inclusive)"
+    )
+    created_before: Timestamp | None = Field(
+        default=None, description="ISO-8601; users created before this time (exclusive)"
+    )
 
 
 def field_errors(error: ValidationError) -> list[dict[str, str]]:

@@ -1,9 +1,13 @@
-"""Opaque `next_token`s for `GET /users`: the last user id of a page, signed against tampering.
+"""Opaque `next_token`s for `GET /users`: where the next page starts, signed against tampering.
 
-The token is `base64url(user id) "." base64url(HMAC-SHA256)[:16]`. The HMAC key is derived from
-the table name, so a token is only accepted by the stack that issued it and an edited or
-truncated token is a 400 rather than a silently different page. (Listing is no access boundary,
-so the key need not be secret; integrity is the point.)
+A token holds the `created_key` of the page's last user and the date window the listing was asked
+for (`created_after`, `created_before`), as compact JSON, base64url-encoded, then `.` and a
+truncated HMAC-SHA256. Continuing with other window parameters than the token's, an edited or
+truncated token, or one from another stack is a 400 rather than a silently different page.
+
+The HMAC key is derived from the users table's name: it binds tokens to the stack that issued
+them. It is not a secret (listing is admin-only when authorization is on, and a token only says
+where a page starts), so integrity, not confidentiality, is the point.
 """
 
 from __future__ import annotations
@@ -12,37 +16,60 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
+import re
+from typing import Final
 
 from users_api.errors import BadRequest
-from users_api.rules import is_user_id
+
+# `<created_at>#<user_id>`, as store.UserRecord.created_key writes it.
+_CREATED_KEY: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[A-Za-z0-9_-]{1,64}")
 
 
 class PageTokens:
     def __init__(self, scope: str) -> None:
-        self._key = hashlib.sha256(f"users-api/next-token/{scope}".encode()).digest()
+        self._key = hashlib.sha256(f"users-api/next-token/v2/{scope}".encode()).digest()
 
-    def encode(self, user_id: str) -> str:
-        return f"{_b64(user_id.encode())}.{self._signature(user_id)}"
+    def encode(
+        self, after: str, created_after: str | None = None, created_before: str | None = None
+    ) -> str:
+        payload = _b64(json.dumps([after, created_after, created_before], separators=(",", ":")))
+        return f"{payload}.{self._signature(payload)}"
 
-    def decode(self, token: str) -> str:
+    def decode(
+        self, token: str, created_after: str | None = None, created_before: str | None = None
+    ) -> str:
+        """The `created_key` to continue after; 400 unless this API issued the token for the
+        same window."""
         payload, _, signature = token.partition(".")
+        if not hmac.compare_digest(signature, self._signature(payload)):
+            raise _invalid("next_token is invalid or was not issued by this API")
         try:
-            user_id = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            user_id = ""
-        if not (
-            is_user_id(user_id)
-            and _b64(user_id.encode()) == payload  # only the canonical encoding
-            and hmac.compare_digest(signature, self._signature(user_id))
-        ):
-            raise BadRequest(
-                "next_token is invalid or was not issued by this API", code="invalid_next_token"
+            after, window_after, window_before = json.loads(_unb64(payload))
+        except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+            raise _invalid("next_token is invalid or was not issued by this API") from None
+        if not isinstance(after, str) or not _CREATED_KEY.fullmatch(after):
+            raise _invalid("next_token is invalid or was not issued by this API")
+        if (window_after, window_before) != (created_after, created_before):
+            raise _invalid(
+                "next_token belongs to a listing with other created_after/created_before values"
             )
-        return user_id
+        return after
 
-    def _signature(self, user_id: str) -> str:
-        return _b64(hmac.new(self._key, user_id.encode(), hashlib.sha256).digest()[:12])
+    def _signature(self, payload: str) -> str:
+        return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:16])
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+def _invalid(message: str) -> BadRequest:
+    return BadRequest(message, code="invalid_next_token")
+
+
+def _b64(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()

@@ -3,19 +3,49 @@
 API Gateway supplies the matched `routeKey` and `pathParameters` for explicit routes; requests that
 reach the function through `$default` (or from a test without a route key) are matched here on
 method and path, so unknown paths get a 404 and known paths with the wrong method a 405 + `Allow`.
+
+Two tables beside the routes, both consulted by `dispatch` so no route can forget them:
+- `guard`: called before every route that is not `public` (authentication: a 401 when there is
+  no caller);
+- the error table (`@router.error(DomainError)`, like Powertools' `exception_handler`): how each
+  domain outcome a handler lets through becomes an HTTP error.
+
+Each route may carry a `Doc`: what the API's OpenAPI document (users_api.openapi) says of it.
+Dispatch never reads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from users_api.errors import MethodNotAllowed, NotFound
+from users_api.errors import HttpError, MethodNotAllowed, NotFound
 from users_api.http import JSON_CONTENT_TYPE, Request, Response, path_segments
 
 Context = TypeVar("Context")
 Handler = Callable[[Request, Context], Response]
+ErrorType = TypeVar("ErrorType", bound=Exception)
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """A route as the OpenAPI document describes it (users_api.openapi builds it from these).
+
+    Schemas are named, not imported: they are classes of users_api.models (or of
+    users_api.openapi), and routes.py must not import pydantic (see its docstring).
+    """
+
+    summary: str
+    # Success status -> the schema of its body (None: no body).
+    responses: Mapping[int, str | None]
+    body: str | None = None  # the schema of the request body
+    # Error statuses this route answers beyond those every route can (see users_api.openapi).
+    errors: tuple[int, ...] = ()
+    query: tuple[str, ...] = ()  # query parameters, by name (users_api.openapi.QUERY_PARAMETERS)
+    headers: tuple[str, ...] = ()  # request headers it reads (users_api.openapi.HEADER_PARAMETERS)
+    tag: str = "users"
+    description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +54,8 @@ class Route(Generic[Context]):
     path: str
     handler: Handler[Context]
     segments: tuple[str, ...]
+    public: bool = False
+    doc: Doc | None = None
 
     @property
     def key(self) -> str:
@@ -45,12 +77,20 @@ class Router(Generic[Context]):
     def __init__(self) -> None:
         self._routes: list[Route[Context]] = []
         self._by_key: dict[str, Route[Context]] = {}
+        self._errors: dict[type[Exception], Callable[[Any], HttpError]] = {}
+        self.guard: Callable[[Request, Context], object] | None = None
 
-    def route(self, method: str, path: str) -> Callable[[Handler[Context]], Handler[Context]]:
-        """Register `handler` for `method path` (a template such as `/users/{user_id}`)."""
+    def route(
+        self, method: str, path: str, *, public: bool = False, doc: Doc | None = None
+    ) -> Callable[[Handler[Context]], Handler[Context]]:
+        """Register `handler` for `method path` (a template such as `/users/{user_id}`).
+
+        `public` routes skip the guard (no caller needed); `doc` is for the OpenAPI document.
+        """
 
         def register(handler: Handler[Context]) -> Handler[Context]:
-            route = Route(method.upper(), path, handler, tuple(path_segments(path)))
+            segments = tuple(path_segments(path))
+            route = Route(method.upper(), path, handler, segments, public, doc)
             if route.key in self._by_key:
                 raise ValueError(f"duplicate route {route.key}")
             self._routes.append(route)
@@ -59,9 +99,28 @@ class Router(Generic[Context]):
 
         return register
 
+    def error(
+        self, error_type: type[ErrorType]
+    ) -> Callable[[Callable[[ErrorType], HttpError]], Callable[[ErrorType], HttpError]]:
+        """Register how `error_type` (and its subclasses) becomes an HTTP error."""
+
+        def register(mapper: Callable[[ErrorType], HttpError]) -> Callable[[ErrorType], HttpError]:
+            if error_type in self._errors:
+                raise ValueError(f"duplicate error mapping for {error_type.__name__}")
+            self._errors[error_type] = mapper
+            return mapper
+
+        return register
+
+    def error_types(self) -> list[type[Exception]]:
+        return list(self._errors)
+
     def route_keys(self) -> list[str]:
         """The table as API Gateway route keys, e.g. `GET /users/{user_id}`."""
         return [route.key for route in self._routes]
+
+    def routes(self) -> list[Route[Context]]:
+        return list(self._routes)
 
     def resolve(self, request: Request) -> tuple[Route[Context], dict[str, str]]:
         if request.route_key is not None:
@@ -89,8 +148,26 @@ class Router(Generic[Context]):
         route, params = self.resolve(request)
         if params is not request.path_params:
             request = replace(request, path_params=params)
-        response = route.handler(request, context)
+        try:
+            if not route.public and self.guard is not None:
+                self.guard(request, context)
+            response = route.handler(request, context)
+        except HttpError:
+            raise
+        except Exception as error:
+            mapped = self.as_http_error(error)
+            if mapped is None:
+                raise  # not a domain outcome: a bug, the handler's 500
+            raise mapped from None
         if request.method == "HEAD" and response.body is not None:
             headers = {"Content-Type": JSON_CONTENT_TYPE, **response.headers}
             return replace(response, body=None, headers=headers)
         return response
+
+    def as_http_error(self, error: Exception) -> HttpError | None:
+        """The HTTP error the error table maps `error` to (by its class or a base), or None."""
+        for error_type in type(error).__mro__:
+            mapper = self._errors.get(error_type)
+            if mapper is not None:
+                return mapper(error)
+        return None

@@ -20,7 +20,8 @@ def test_local_refuses_a_taken_api_port_and_says_how_to_pick_another() -> None:
         result = subprocess.run(
             [
                 sys.executable,
-                str(REPO / "tools" / "local.py"),
+                "-m",
+                "tools.local",
                 "--api-port",
                 str(port),
                 "--emulator-port",
@@ -30,6 +31,7 @@ def test_local_refuses_a_taken_api_port_and_says_how_to_pick_another() -> None:
             text=True,
             timeout=60,
             check=False,
+            cwd=REPO,
         )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
@@ -41,11 +43,12 @@ def test_local_refuses_a_taken_api_port_and_says_how_to_pick_another() -> None:
 
 def test_local_without_terraform_says_how_to_install_it() -> None:
     result = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "local.py"), "--api-port", str(free_port())],
+        [sys.executable, "-m", "tools.local", "--api-port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
+        cwd=REPO,
         env={"PATH": "/nonexistent", "HOME": "/tmp"},
     )
     assert result.returncode == 1

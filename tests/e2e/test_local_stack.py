@@ -296,7 +296,8 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None
     process = subprocess.Popen(
         [
             sys.executable,
-            str(REPO / "tools" / "local.py"),
+            "-m",
+            "tools.local",
             "--api-port",
             str(api_port),
             "--emulator-port",
@@ -305,6 +306,7 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        cwd=REPO,
         start_new_session=True,
     )
     try:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.conftest import deployed_stack
+from tests.conftest import deployed_stack, stack_fixture
 from tests.tables import IDEMPOTENCY_TTL_ATTRIBUTE, LIST_INDEX
 from tools.emulator import ACCOUNT_ID, Emulator
 from tools.stage import REPO, StackError
@@ -33,7 +33,7 @@ CERTIFICATE_ARN = (
 TABLES = ("users", "user-emails", "idempotency")
 
 
-@pytest.fixture(scope="module")
+@stack_fixture
 def prod_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
     zone = emulator.client("route53").create_hosted_zone(
         Name="users.example.com", CallerReference="prod-stack"
@@ -295,8 +295,8 @@ def test_re_plan_of_prod_shows_no_changes(prod_stack: EmulatorStack) -> None:
     assert plan.exit_code == 0
 
 
-# Last in this module (not marked destroys_stack: that would move it past the module fixture's
-# teardown).
+# Last in this module, so after every other test of this configuration (not marked destroys_stack,
+# which would hold it back until the default stack's tests are done).
 def test_destroy_is_refused_while_protected_then_leaves_nothing(
     prod_stack: EmulatorStack,
 ) -> None:

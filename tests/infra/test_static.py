@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.stage import REPO, build_zip
+from tools import build
+from tools.stage import BUILD_PROGRAM, EXTERNAL_RESULT, REPO, RUNTIMES_JSON, build_query, build_zip
 
 ROOT_TF = sorted(REPO.glob("*.tf"))
 PACKAGE_TF = REPO / "package.tf"
@@ -117,3 +119,64 @@ def test_real_and_staged_roots_each_have_exactly_one_required_providers_block() 
     assert aws_pin in PACKAGE_TF.read_text()
     assert aws_pin in OFFLINE_PACKAGE_TF.read_text()
     assert "hashicorp/archive" in PACKAGE_TF.read_text()
+    assert "hashicorp/external" in PACKAGE_TF.read_text()
+
+
+def _block(text: str, header: str) -> str:
+    """The body of the first `header {` ... matching `}` in text."""
+    opening = text.index("{", text.index(header))
+    depth = 0
+    for index in range(opening, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[index], 0)
+        if depth == 0:
+            return text[opening + 1 : index]
+    raise ValueError(f"{header} is not closed")
+
+
+def test_offline_stand_in_runs_the_real_program_with_the_real_query() -> None:
+    """The seam: package.tf's data "external" and tools/stage.py run one program, one query."""
+    external = _block(PACKAGE_TF.read_text(), 'data "external" "lambda_package"')
+    program = re.search(r"program\s*=\s*(\[.*?\])", external)
+    assert program, external
+    assert re.findall(r'"([^"]*)"', program.group(1)) == [
+        "python3",
+        "${path.module}/" + BUILD_PROGRAM[0],
+        *BUILD_PROGRAM[1:],
+    ]
+    query = dict(re.findall(r"^\s*(\w+)\s*=\s*(.+?)\s*$", _block(external, "query"), re.MULTILINE))
+    # Each key carries its variable as a string: as is, or through tostring() (which
+    # tools.stage.build_query mirrors for bools).
+    assert {key: re.sub(r"^tostring\((.*)\)$", r"\1", value) for key, value in query.items()} == {
+        key: f"var.{variable}" for key, variable in build.QUERY.items()
+    }
+    assert build_query({"lambda_bytecode": True}) == {
+        "runtime": "python3.13",
+        "architecture": "x86_64",
+        "bytecode": "true",
+    }
+
+
+def test_both_seams_name_the_zip_by_the_build_result_content() -> None:
+    real = PACKAGE_TF.read_text()
+    offline = OFFLINE_PACKAGE_TF.read_text()
+    assert "source_dir       = data.external.lambda_package.result.package_dir" in real
+    assert "lambda_package_manifest = data.external.lambda_package.result" in real
+    assert (
+        'output_path      = "${path.module}/build/lambda-'
+        '${substr(data.external.lambda_package.result.sha256, 0, 16)}.zip"'
+    ) in real
+    assert f'jsondecode(file("${{path.module}}/{EXTERNAL_RESULT}"))' in offline
+    assert (
+        '"${path.module}/build/lambda-${substr(local.lambda_package_manifest.sha256, 0, 16)}.zip"'
+    ) in offline
+
+
+def test_supported_runtimes_are_one_list_for_terraform_the_build_and_the_docs() -> None:
+    runtimes = json.loads((REPO / RUNTIMES_JSON).read_text())
+    assert runtimes == ["python3.11", "python3.12", "python3.13"]  # datetime.UTC needs 3.11
+    assert list(build.RUNTIMES) == runtimes
+    variables = (REPO / "variables.tf").read_text()
+    validation = _block(_block(variables, 'variable "lambda_runtime"'), "validation")
+    reads = f'jsondecode(file("${{path.module}}/{RUNTIMES_JSON}"))'
+    assert f"condition     = contains({reads}, var.lambda_runtime)" in validation
+    assert "python3.1" not in validation  # no second copy of the list

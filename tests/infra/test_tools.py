@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tools.emulator import Emulator, EmulatorError, free_port
-from tools.stage import SERVICES, Stack, StackError, cli_config, emulator_override
+from tools.stage import REPO, SERVICES, Stack, StackError, cli_config, emulator_override
 
 
 def test_emulator_refuses_a_taken_port_naming_it_and_the_fix() -> None:
@@ -35,15 +35,14 @@ def test_emulator_answers_then_stop_leaves_no_process(tmp_path: Path) -> None:
     emulator.stop()  # idempotent
 
 
-def test_stage_without_a_package_says_to_run_make_build(tmp_path: Path) -> None:
-    stack = Stack(
-        "http://127.0.0.1:9",
-        name="test-no-package",
-        package_dir=tmp_path / "package",
-        manifest=tmp_path / "package.json",
-    )
-    with pytest.raises(StackError, match="run make build"):
-        stack.stage()
+def test_stage_reports_a_failing_build_with_its_message() -> None:
+    stack = Stack("http://127.0.0.1:9", name="test-bad-runtime", root=REPO)
+    try:
+        with pytest.raises(StackError, match="the package build failed") as error:
+            stack.stage({"lambda_runtime": "python2.7"})
+    finally:
+        stack.remove()
+    assert "unknown Lambda runtime 'python2.7'" in error.value.stderr_tail
 
 
 def test_override_sends_every_service_to_the_emulator_with_test_credentials() -> None:

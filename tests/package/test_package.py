@@ -17,9 +17,10 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.tables import EMAIL_INDEX, create_tables
+from tests.tables import create_tables
 from tools import build
 from tools.emulator import free_port
+from tools.events import http_api_event
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_PY = ROOT / "tools" / "build.py"
@@ -183,7 +184,7 @@ def test_two_clean_builds_are_byte_identical_and_a_rebuild_skips_pip(
         "--zip", str(one / "again.zip"),
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "pip skipped" in result.stdout
+    assert "pip skipped" in result.stderr
     assert snapshot(one / "package") == before
     assert (one / "again.zip").read_bytes() == (one / "lambda.zip").read_bytes()
 
@@ -263,36 +264,6 @@ print(json.dumps({
 """
 
 
-def http_event(method: str, path: str, route: str, body: str | None = None) -> dict[str, Any]:
-    """An HTTP API payload-2.0 event, as API Gateway sends it."""
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {route}",
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": {"content-type": "application/json", "host": "api.example.com"},
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "api",
-            "domainName": "api.example.com",
-            "http": {
-                "method": method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "192.0.2.1",
-                "userAgent": "pytest",
-            },
-            "requestId": "req-1",
-            "routeKey": f"{method} {route}",
-            "stage": "$default",
-            "time": "23/Nov/2026:09:00:00 +0000",
-            "timeEpoch": 1795424400000,
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-
-
 def test_package_serves_requests_under_the_function_python(
     manifest: dict[str, Any], function_python: Path, emulator: str, tmp_path: Path
 ) -> None:
@@ -300,7 +271,7 @@ def test_package_serves_requests_under_the_function_python(
         manifest["python_version"],
         ROOT / "build" / f"runtime-deps-{manifest['python_version']}",
     )
-    users, emails = "pkg-test-users", "pkg-test-user-emails"
+    users, emails, keys = "pkg-test-users", "pkg-test-user-emails", "pkg-test-idempotency"
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=emulator,
@@ -308,7 +279,7 @@ def test_package_serves_requests_under_the_function_python(
         aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
     )
-    create_tables(dynamodb, users, emails)
+    create_tables(dynamodb, users, emails, keys)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         # Lambda's order: the function's code first, then the runtime's boto3.
@@ -317,14 +288,17 @@ def test_package_serves_requests_under_the_function_python(
         "AWS_ENDPOINT_URL": emulator,
         "USERS_TABLE": users,
         "EMAILS_TABLE": emails,
-        "EMAIL_INDEX": EMAIL_INDEX,
+        "IDEMPOTENCY_TABLE": keys,
         "LOG_LEVEL": "INFO",
         **AWS_ENV,
     }
     events = [
-        http_event("GET", "/hello", "/hello"),
-        http_event(
-            "POST", "/users", "/users", json.dumps({"name": "Ada", "email": "Ada@Example.com"})
+        http_api_event("GET", "/hello", route_key="GET /hello"),
+        http_api_event(
+            "POST",
+            "/users",
+            route_key="POST /users",
+            json_body={"name": "Ada", "email": "Ada@Example.com"},
         ),
     ]
     result = subprocess.run(

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import copy
+import dataclasses
 import json
 import os
 import threading
@@ -11,17 +10,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import boto3
 import pytest
 from moto import mock_aws
 
-from tests.tables import EMAIL_INDEX, create_tables
+from tests.contract import contract_for
+from tests.tables import LIST_INDEX, create_tables
+from tools.events import http_api_event
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 USERS_TABLE = "users-test-users"
 EMAILS_TABLE = "users-test-user-emails"
+IDEMPOTENCY_TABLE = "users-test-idempotency"
 
 # The function's environment, as Terraform sets it (the region and credentials are the SDK's).
 os.environ.update(
@@ -31,9 +32,12 @@ os.environ.update(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "USERS_TABLE": USERS_TABLE,
         "EMAILS_TABLE": EMAILS_TABLE,
-        "EMAIL_INDEX": EMAIL_INDEX,
+        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        "LIST_INDEX": LIST_INDEX,
     }
 )
+for _name in ("AUTHORIZATION", "ADMIN_SCOPE", "PROFILE_READS"):
+    os.environ.pop(_name, None)  # the open API unless a test says otherwise
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 
@@ -49,39 +53,20 @@ def make_event(
     body: Any = None,
     raw_body: str | None = None,
     base64_body: bool = False,
-    query: list[tuple[str, str]] | dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-    route_key: str = "$default",
-    path_params: dict[str, str] | None = None,
     request_id: str = "req-1",
+    **kwargs: Any,
 ) -> dict[str, Any]:
-    """A payload-2.0 event shaped like API Gateway's, for any request."""
-    event = copy.deepcopy(load_event("create_user"))
-    pairs = list(query.items()) if isinstance(query, dict) else list(query or [])
-    joined: dict[str, str] = {}
-    for key, value in pairs:
-        joined[key] = f"{joined[key]},{value}" if key in joined else value
-    event["routeKey"] = event["requestContext"]["routeKey"] = route_key
-    event["rawPath"] = event["requestContext"]["http"]["path"] = path
-    event["requestContext"]["http"]["method"] = method
-    event["requestContext"]["requestId"] = request_id
-    event["rawQueryString"] = urlencode(pairs)
-    if joined:
-        event["queryStringParameters"] = joined
-    event["headers"] = {
-        "host": event["headers"]["host"],
-        **{k.lower(): v for k, v in (headers or {}).items()},
-    }
-    if path_params:
-        event["pathParameters"] = path_params
-    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
-    if text is not None and base64_body:
-        text = base64.b64encode(text.encode()).decode()
-    event["body"] = text
-    event["isBase64Encoded"] = base64_body
-    if text is None:
-        del event["body"]
-    return event
+    """tools.events.http_api_event with the tests' conveniences: `body` is sent as JSON,
+    `raw_body` as text (base64-encoded in the event with `base64_body`)."""
+    return http_api_event(
+        method,
+        path,
+        json_body=body,
+        body=raw_body,
+        base64_body=base64_body,
+        request_id=request_id,
+        **kwargs,
+    )
 
 
 @dataclass
@@ -93,14 +78,25 @@ class Result:
 
 
 class Api:
-    """Calls the handler the way API Gateway does and decodes the payload-2.0 response."""
+    """Calls the handler the way API Gateway does and decodes the payload-2.0 response.
 
-    def __init__(self, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> None:
+    Every response is checked against the OpenAPI document the function serves (tests/contract.py,
+    for the authorization mode `mode()` returns): an undocumented status, header or body fails
+    the test that saw it.
+    """
+
+    def __init__(
+        self,
+        handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+        mode: Callable[[], str] = lambda: "NONE",
+    ) -> None:
         self._handler = handler
+        self._mode = mode
 
     def send(self, event: dict[str, Any]) -> Result:
         response = self._handler(event, None)
         assert set(response) >= {"statusCode", "headers", "body"}
+        self._check_contract(event, response)
         text = response["body"]
         return Result(
             status=response["statusCode"],
@@ -112,13 +108,27 @@ class Api:
     def __call__(self, method: str, path: str, **kwargs: Any) -> Result:
         return self.send(make_event(method, path, **kwargs))
 
+    def _check_contract(self, event: dict[str, Any], response: dict[str, Any]) -> None:
+        method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+        if not isinstance(method, str) or not method:  # not an HTTP API event: no operation
+            violations = contract_for(self._mode()).violations(
+                "GET", "/hello", response["statusCode"], response["headers"], response["body"]
+            )
+            assert response["statusCode"] == 400, response
+        else:
+            path = str(event.get("rawPath") or "/")
+            violations = contract_for(self._mode()).violations(
+                method, path, response["statusCode"], response["headers"], response["body"]
+            )
+        assert not violations, "response violates the OpenAPI document:\n" + "\n".join(violations)
+
 
 @pytest.fixture(scope="package")
 def _mocked_tables() -> Iterator[Any]:
     """One `mock_aws` for the unit tests, with the tables as Terraform declares them."""
     with mock_aws():
         client = boto3.client("dynamodb")
-        create_tables(client, USERS_TABLE, EMAILS_TABLE)
+        create_tables(client, USERS_TABLE, EMAILS_TABLE, IDEMPOTENCY_TABLE)
         yield client
 
 
@@ -126,7 +136,11 @@ def _mocked_tables() -> Iterator[Any]:
 def dynamodb(_mocked_tables: Any) -> Any:
     """The mocked DynamoDB client, with both tables emptied for this test."""
     client = _mocked_tables
-    for table, key in ((USERS_TABLE, "user_id"), (EMAILS_TABLE, "email")):
+    for table, key in (
+        (USERS_TABLE, "user_id"),
+        (EMAILS_TABLE, "email"),
+        (IDEMPOTENCY_TABLE, "idempotency_key"),
+    ):
         for item in client.scan(TableName=table, ProjectionExpression=key)["Items"]:
             client.delete_item(TableName=table, Key={key: item[key]})
     return client
@@ -142,8 +156,20 @@ def app(dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 @pytest.fixture
+def use_auth(app: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Switch the handler's authorization settings (users_api.auth.Settings fields) for a test."""
+    from users_api import auth
+
+    def use(**settings: str) -> None:
+        services = dataclasses.replace(app.SERVICES, auth=auth.Settings(**settings))
+        monkeypatch.setattr(app, "SERVICES", services)
+
+    return use
+
+
+@pytest.fixture
 def api(app: Any) -> Api:
-    return Api(app.handler)
+    return Api(app.handler, lambda: str(app.SERVICES.auth.mode))
 
 
 @pytest.fixture

@@ -11,10 +11,7 @@ import base64
 import http.client
 import io
 import json
-import sys
-import textwrap
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from tests.unit.conftest import load_event
 from tools.gateway import (
     ApiConfig,
     CorsConfig,
@@ -41,13 +37,8 @@ from tools.gateway import (
     package_sha256,
 )
 from tools.runtime import (
-    FunctionSpec,
-    InitError,
-    Interpreter,
     InvokeResult,
     PoolBusyError,
-    WorkerPool,
-    find_interpreter,
 )
 from users_api.routes import ROUTER
 
@@ -122,114 +113,31 @@ def test_integration_uri_names_the_function() -> None:
 # ----------------------------------------------------------------------------------- the event
 
 
-def _documented_request() -> HttpRequest:
-    """The request behind AWS's documented payload-2.0 example (tests/events/base.json)."""
-    return HttpRequest(
-        method="POST",
-        target="/my/path?parameter1=value1&parameter1=value2&parameter2=value",
-        headers=[
-            ("Header1", "value1"),
-            ("Header2", "value1"),
-            ("Header2", "value2"),
-            ("Cookie", "cookie1; cookie2"),
-            ("User-Agent", "agent"),
-            ("Content-Type", "text/plain"),
-            ("Host", "id.execute-api.us-east-1.amazonaws.com"),
-        ],
-        body=b"Hello from Lambda",
-        source_ip="192.0.2.1",
+def test_event_is_the_shared_builders_for_the_request_and_its_route() -> None:
+    # The builder itself is tested against AWS's example in test_events.py; here: what the
+    # gateway feeds it (the matched route, its parameters, the raw request).
+    match = match_route(CONTRACT_ROUTES, "PATCH", "/users/a%20b")
+    assert match is not None
+    request = HttpRequest(
+        "PATCH",
+        "/users/a%20b?x=1&x=2",
+        [("Content-Type", "application/merge-patch+json"), ("Cookie", "c=1"), ("X-Y", "z")],
+        b'{"name": "Joy"}',
+        source_ip="192.0.2.9",
     )
+    event = build_event(request, match, api_id="abc123", request_id="rid", server_port=3000)
 
-
-def test_event_has_the_shape_of_the_documented_example() -> None:
-    documented = load_event("base")
-    routes = [Route("POST /my/{parameter1}"), Route("$default")]
-    match = match_route(routes, "POST", "/my/path")
-    assert match is not None
-    event = build_event(
-        _documented_request(), match, api_id="api-id", request_id="id", now=1583348638.390
-    )
-
-    # Every field we send is one AWS documents, with the same type (stageVariables: none here).
-    def same_shape(ours: Any, theirs: Any, where: str) -> None:
-        assert type(ours) is type(theirs), where
-        if isinstance(ours, dict) and where not in ("headers", "pathParameters"):
-            assert set(ours) <= set(theirs), f"{where}: {set(ours) - set(theirs)}"
-            for key in ours:
-                same_shape(ours[key], theirs[key], key)
-
-    same_shape(event, documented, "event")
-    assert set(documented) - set(event) == {"stageVariables"}
-    for key in ("version", "rawPath", "rawQueryString", "cookies", "queryStringParameters"):
-        assert event[key] == documented[key], key
-    assert event["body"] == documented["body"]
-    assert event["isBase64Encoded"] is False
-    assert event["routeKey"] == event["requestContext"]["routeKey"] == "POST /my/{parameter1}"
-    assert event["pathParameters"] == {"parameter1": "path"}
-    # Lower-case names, repeated headers joined with commas, the cookie header moved to cookies.
-    assert event["headers"]["header1"] == "value1"
-    assert event["headers"]["header2"] == "value1,value2"
-    assert "cookie" not in event["headers"]
-    context = event["requestContext"]
-    for key in ("accountId", "apiId", "domainName", "domainPrefix", "requestId", "stage"):
-        assert context[key] == documented["requestContext"][key], key
-    assert context["http"] == documented["requestContext"]["http"]
-    assert context["time"] == "04/Mar/2020:19:03:58 +0000"
-    assert context["timeEpoch"] == 1583348638390
-
-
-def test_each_request_gets_a_fresh_request_id() -> None:
-    match = match_route(CONTRACT_ROUTES, "GET", "/hello")
-    assert match is not None
-    request = HttpRequest("GET", "/hello", [])
-    ids = {
-        build_event(request, match, api_id="a")["requestContext"]["requestId"] for _ in range(50)
-    }
-    assert len(ids) == 50
-
-
-def test_event_without_query_cookies_params_or_body_omits_them() -> None:
-    match = match_route(CONTRACT_ROUTES, "GET", "/users")
-    assert match is not None
-    event = build_event(HttpRequest("GET", "/users", [("Accept", "*/*")]), match, api_id="a")
-    for absent in ("cookies", "queryStringParameters", "pathParameters", "body"):
-        assert absent not in event
-    assert event["rawQueryString"] == ""
-    assert event["isBase64Encoded"] is False
-
-
-def test_query_values_are_decoded_and_repeated_keys_joined() -> None:
-    match = match_route(CONTRACT_ROUTES, "GET", "/users")
-    assert match is not None
-    request = HttpRequest("GET", "/users?email=a%2Bb%40x.io&limit=2&limit=3&empty=", [])
-    event = build_event(request, match, api_id="a")
-    assert event["rawQueryString"] == "email=a%2Bb%40x.io&limit=2&limit=3&empty="
-    assert event["queryStringParameters"] == {"email": "a+b@x.io", "limit": "2,3", "empty": ""}
-
-
-@pytest.mark.parametrize(
-    ("content_type", "encoded"),
-    [
-        ("application/json", False),
-        ("application/json; charset=utf-8", False),
-        ("text/plain", False),
-        ("application/xml", False),
-        ("application/octet-stream", True),
-        ("image/png", True),
-        ("application/x-www-form-urlencoded", True),
-        ("application/merge-patch+json", True),
-        (None, True),
-    ],
-)
-def test_non_text_bodies_arrive_base64_encoded(content_type: str | None, encoded: bool) -> None:
-    match = match_route(CONTRACT_ROUTES, "POST", "/users")
-    assert match is not None
-    headers = [("Content-Type", content_type)] if content_type else []
-    body = b'{"name": "Joy \xc3\xa9"}'
-    event = build_event(HttpRequest("POST", "/users", headers, body), match, api_id="a")
-    assert event["isBase64Encoded"] is encoded
-    decoded = base64.b64decode(event["body"]) if encoded else event["body"].encode()
-    assert decoded == body
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "PATCH /users/{user_id}"
+    assert event["pathParameters"] == {"user_id": "a b"}
+    assert (event["rawPath"], event["rawQueryString"]) == ("/users/a%20b", "x=1&x=2")
+    assert event["queryStringParameters"] == {"x": "1,2"}
+    assert event["cookies"] == ["c=1"]
+    assert event["headers"]["x-y"] == "z"
+    assert event["headers"]["x-forwarded-port"] == "3000"
+    assert event["requestContext"]["requestId"] == "rid"
+    assert event["requestContext"]["http"]["sourceIp"] == "192.0.2.9"
+    assert event["isBase64Encoded"] is True  # merge-patch+json is not a text type for the gateway
+    assert base64.b64decode(event["body"]) == b'{"name": "Joy"}'
 
 
 # ------------------------------------------------------------------------------ the response
@@ -409,12 +317,15 @@ def test_function_timeout_is_500_and_integration_timeout_is_503() -> None:
     gateway, _ = _gateway(timed_out)
     assert gateway.handle(HttpRequest("GET", "/hello", [])).status == 500
 
+    clock = [1000.0]
+
     class SlowPool(StandInPool):
         def invoke(self, event: dict[str, Any], *, wait_s: float = 30.0) -> InvokeResult:
-            time.sleep(0.2)
+            clock[0] += 0.2  # the function answers 200 ms later, past the 100 ms limit
             return OK
 
     gateway, _ = _gateway(OK, integration_timeout_ms=100)
+    gateway.clock = lambda: clock[0]
     gateway.pools = {FUNCTION_ARN: SlowPool(OK)}  # type: ignore[dict-item]
     response = gateway.handle(HttpRequest("GET", "/hello", []))
     assert (response.status, json.loads(response.body)) == (503, {"message": "Service Unavailable"})
@@ -495,196 +406,6 @@ def test_http_server_keeps_connections_alive_and_reads_chunked_bodies(
     response = connection.getresponse()
     assert (response.status, response.read()) == (200, b"")
     connection.close()
-
-
-# ------------------------------------------------------------------------------------ runtime
-
-STAND_IN_HANDLER = """
-import json, os, sys, time
-
-print("import-time output goes to the log, not the protocol")
-
-def handler(event, context):
-    print("handler output", flush=True)
-    sys.stdout.write("{not json\\n")
-    action = event.get("action")
-    if action == "sleep":
-        time.sleep(event["seconds"])
-    if action == "raise":
-        raise KeyError("missing")
-    if action == "exit":
-        os._exit(7)
-    return {
-        "request_id": context.aws_request_id,
-        "function_name": context.function_name,
-        "function_version": context.function_version,
-        "memory_limit_in_mb": context.memory_limit_in_mb,
-        "invoked_function_arn": context.invoked_function_arn,
-        "log_group_name": context.log_group_name,
-        "log_stream_name": context.log_stream_name,
-        "remaining_ms": context.get_remaining_time_in_millis(),
-        "pid": os.getpid(),
-        "env": {k: os.environ.get(k) for k in ("USERS_TABLE", "AWS_ENDPOINT_URL", "AWS_REGION",
-                                             "AWS_LAMBDA_FUNCTION_NAME", "HOME")},
-        "cwd": os.getcwd(),
-    }
-"""
-
-
-def _spec(
-    code_dir: Path, handler: str = "standin.app.handler", timeout_s: float = 2
-) -> FunctionSpec:
-    return FunctionSpec(
-        name="users-api-test",
-        handler=handler,
-        runtime="python3.13",
-        timeout_s=timeout_s,
-        memory_mb=256,
-        code_dir=code_dir,
-        environment={"USERS_TABLE": "users-test"},
-        arn=FUNCTION_ARN,
-    )
-
-
-@pytest.fixture
-def code_dir(tmp_path: Path) -> Path:
-    package = tmp_path / "package" / "standin"
-    package.mkdir(parents=True)
-    (package / "__init__.py").write_text("")
-    (package / "app.py").write_text(textwrap.dedent(STAND_IN_HANDLER))
-    return tmp_path / "package"
-
-
-CURRENT = Interpreter(sys.executable, f"{sys.version_info.major}.{sys.version_info.minor}")
-
-
-@pytest.fixture
-def pool(code_dir: Path, tmp_path: Path) -> Iterator[WorkerPool]:
-    log = (tmp_path / "function.log").open("w")
-    pool = WorkerPool(
-        _spec(code_dir), CURRENT, endpoint_url="http://127.0.0.1:4566", max_workers=2, log=log
-    )
-    yield pool
-    pool.close()
-    log.close()
-
-
-def test_handler_gets_a_real_context_and_lambdas_environment(pool: WorkerPool) -> None:
-    result = pool.invoke({}, request_id="req-123")
-    assert result.ok, result.error
-    answer = result.payload
-    assert answer["request_id"] == "req-123"
-    assert answer["function_name"] == "users-api-test"
-    assert answer["function_version"] == "$LATEST"
-    assert answer["memory_limit_in_mb"] == "256"
-    assert answer["invoked_function_arn"] == FUNCTION_ARN
-    assert answer["log_group_name"] == "/aws/lambda/users-api-test"
-    assert answer["log_stream_name"].count("/") == 3
-    assert 1000 < answer["remaining_ms"] <= 2000
-    assert answer["env"] == {
-        "USERS_TABLE": "users-test",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:4566",
-        "AWS_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": "users-api-test",
-        "HOME": None,  # a clean environment, not the caller's
-    }
-    assert Path(answer["cwd"]) == pool.spec.code_dir
-
-
-def test_warm_worker_is_reused(pool: WorkerPool) -> None:
-    first = pool.invoke({})
-    second = pool.invoke({})
-    assert first.init_ms is not None
-    assert second.init_ms is None
-    assert first.payload["pid"] == second.payload["pid"]
-    assert pool.size == 1
-
-
-def test_concurrent_requests_get_their_own_workers_up_to_the_cap(pool: WorkerPool) -> None:
-    results: list[InvokeResult] = []
-
-    def call() -> None:
-        results.append(pool.invoke({"action": "sleep", "seconds": 0.5}))
-
-    threads = [threading.Thread(target=call) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert all(r.ok for r in results)
-    assert len({r.payload["pid"] for r in results}) == 2  # the third waited for a free one
-    assert pool.size == 2
-
-
-def test_timeout_kills_the_worker_and_the_next_request_gets_a_fresh_one(pool: WorkerPool) -> None:
-    first = pool.invoke({})
-    started = time.monotonic()
-    timed_out = pool.invoke({"action": "sleep", "seconds": 30})
-    assert time.monotonic() - started < 4
-    assert timed_out.timed_out
-    assert "Task timed out after 2.00 seconds" in timed_out.error["errorMessage"]  # type: ignore[index]
-    after = pool.invoke({})
-    assert after.ok
-    assert after.payload["pid"] != first.payload["pid"]
-
-
-def test_handler_exception_and_crash_are_errors_not_hangs(pool: WorkerPool) -> None:
-    raised = pool.invoke({"action": "raise"})
-    assert raised.error is not None
-    assert raised.error["errorType"] == "KeyError"
-    assert all("runtime.py" not in line for line in raised.error["stackTrace"])
-    crashed = pool.invoke({"action": "exit"})
-    assert crashed.error is not None
-    assert "exit code 7" in crashed.error["errorMessage"]
-    assert pool.invoke({}).ok
-
-
-def test_busy_pool_gives_up_after_the_wait(code_dir: Path, tmp_path: Path) -> None:
-    with (tmp_path / "log").open("w") as log:
-        pool = WorkerPool(_spec(code_dir), CURRENT, endpoint_url="x", max_workers=1, log=log)
-        try:
-            thread = threading.Thread(target=pool.invoke, args=({"action": "sleep", "seconds": 1},))
-            thread.start()
-            time.sleep(0.3)
-            with pytest.raises(PoolBusyError):
-                pool.invoke({}, wait_s=0.2)
-            thread.join()
-        finally:
-            pool.close()
-
-
-def test_import_failure_is_reported_with_the_missing_module(code_dir: Path, tmp_path: Path) -> None:
-    (code_dir / "standin" / "broken.py").write_text("import pydantic_core_nope\n")
-    with (tmp_path / "log").open("w") as log:
-        pool = WorkerPool(
-            _spec(code_dir, handler="standin.broken.handler"), CURRENT, endpoint_url="x", log=log
-        )
-        with pytest.raises(InitError) as raised:
-            pool.warm()
-        pool.close()
-    assert str(raised.value) == (
-        "handler standin.broken.handler failed to import: "
-        "No module named 'pydantic_core_nope' (ModuleNotFoundError)"
-    )
-
-
-def test_close_leaves_no_worker_running(pool: WorkerPool) -> None:
-    pool.invoke({})
-    processes = [w.process for w in pool._all]
-    pool.close()
-    assert processes
-    assert all(p.poll() is not None for p in processes)
-
-
-def test_interpreter_for_the_runtime_or_a_named_fallback() -> None:
-    found = find_interpreter("python3.13")
-    if found.fallback_reason is None:
-        assert found.version == "3.13"
-    else:
-        assert "python3.13 not found" in found.fallback_reason
-        assert found.path == sys.executable
-    with pytest.raises(ValueError, match="not a Python runtime"):
-        find_interpreter("nodejs20.x")
 
 
 # ------------------------------------------------------------------ configuration from the emulator

@@ -436,10 +436,29 @@ def test_if_match_on_missing_user_is_404(api: Api) -> None:
     assert api("PUT", "/users/ghost", body={"name": "G"}, headers={"If-Match": '"1"'}).status == 404
 
 
-def test_malformed_if_match_is_400(api: Api) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [
+        "1",  # not an entity tag
+        '"01"',  # strong comparison is character by character: not our tag for version 1
+        'W/"1"',  # weak tags never match strongly
+        '"\u00b2"',  # a superscript two: isdigit() is true, int() fails
+        '"' + "1" * 5000 + '"',  # beyond Python's int-string limit
+        '"' + "9" * 39 + '"',  # beyond DynamoDB's 38 digits
+        ", ".join(f'"{n}"' for n in range(2, 130)),  # more tags than DynamoDB's IN takes
+        '"1", ' * 30 + '"1"',  # more tags than any client needs, even with the right one
+    ],
+)
+def test_if_match_with_a_tag_this_api_never_issues_matches_nothing(
+    api: Api, dynamodb: Any, header: str
+) -> None:
     create(api, user_id="01", name="Joy")
 
-    assert api("PUT", "/users/01", body={"name": "G"}, headers={"If-Match": "1"}).status == 400
+    result = api("PUT", "/users/01", body={"name": "G"}, headers={"If-Match": header})
+
+    assert result.status == 412
+    assert result.body["code"] == "precondition_failed"
+    assert stored_users(dynamodb)["01"]["name"] == {"S": "Joy"}
 
 
 def test_if_match_star_and_lists(api: Api) -> None:
@@ -494,13 +513,21 @@ def test_patch_sets_email_when_there_was_none(api: Api, dynamodb: Any) -> None:
     assert stored_emails(dynamodb) == {"joy@example.com": "01"}
 
 
-def test_patch_empty_object_bumps_version_only(api: Api) -> None:
-    create(api, user_id="01", name="Joy")
+def test_patch_empty_object_is_a_no_op_that_writes_nothing(
+    api: Api, dynamodb: Any, calls: list[str]
+) -> None:
+    created = create(api, user_id="01", name="Joy")
+    calls.clear()
 
     result = api("PATCH", "/users/01", body={})
 
     assert result.status == 200
-    assert (result.body["name"], result.body["version"]) == ("Joy", 2)
+    assert result.body == created
+    assert result.headers["ETag"] == '"1"'
+    assert calls == ["GetItem"]
+    assert stored_users(dynamodb)["01"]["version"] == {"N": "1"}
+    assert api("PATCH", "/users/01", body={}, headers={"If-Match": '"2"'}).status == 412
+    assert api("PATCH", "/users/nobody", body={}).status == 404
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ def test_parses_aws_documented_example() -> None:
     assert request.route_key is None  # $default: the dispatcher matches on method + path
     assert request.query == {"parameter1": "value1,value2", "parameter2": "value"}
     assert request.headers["header2"] == "value1,value2"
-    assert request.cookies == ("cookie1", "cookie2")
     assert request.body == b"Hello from Lambda"
     assert request.request_id == "id"
     assert request.path_params == {"parameter1": "value1"}

@@ -1,4 +1,4 @@
-"""next_token: opaque, round-trips, refuses anything it did not issue."""
+"""next_token: opaque, round-trips, refuses anything it did not issue or for another window."""
 
 from __future__ import annotations
 
@@ -7,14 +7,38 @@ import pytest
 from users_api.errors import BadRequest
 from users_api.paging import PageTokens
 
+KEY = "2026-11-23T08:30:00.000Z#01"
 
-@pytest.mark.parametrize("user_id", ["01", "a-b_C", "x" * 64])
-def test_token_round_trips(user_id: str) -> None:
+
+@pytest.mark.parametrize(
+    ("key", "after", "before"),
+    [
+        (KEY, None, None),
+        ("2026-11-23T08:30:00.000Z#" + "x" * 64, "2026-01-01T00:00:00.000Z", None),
+        (KEY, None, "2027-01-01T00:00:00.000Z"),
+    ],
+)
+def test_token_round_trips_with_its_window(key: str, after: str | None, before: str | None) -> None:
     tokens = PageTokens("table-a")
 
-    assert tokens.decode(tokens.encode(user_id)) == user_id
+    assert tokens.decode(tokens.encode(key, after, before), after, before) == key
 
 
 def test_token_from_another_stack_is_refused() -> None:
+    with pytest.raises(BadRequest) as raised:
+        PageTokens("table-b").decode(PageTokens("table-a").encode(KEY))
+    assert raised.value.code == "invalid_next_token"
+
+
+def test_token_for_another_window_is_refused() -> None:
+    tokens = PageTokens("table-a")
+    token = tokens.encode(KEY, "2026-01-01T00:00:00.000Z", None)
+
+    with pytest.raises(BadRequest, match="other created_after/created_before"):
+        tokens.decode(token)
+
+
+@pytest.mark.parametrize("token", ["", ".", "abc", "abc.def", "e30.AAAA", "x" * 500])
+def test_garbage_is_refused(token: str) -> None:
     with pytest.raises(BadRequest):
-        PageTokens("table-b").decode(PageTokens("table-a").encode("01"))
+        PageTokens("table-a").decode(token)

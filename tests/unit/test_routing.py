@@ -17,6 +17,7 @@ CONTRACT = {
     "PATCH /users/{user_id}",
     "DELETE /users/{user_id}",
     "GET /hello",
+    "GET /openapi.json",
 }
 
 

@@ -1,5 +1,6 @@
-# Offline stand-in for package.tf: the archive provider cannot be fetched here, so
-# tools/stage.py builds the same deterministic zip in Python and this file only reads it.
+# Offline stand-in for package.tf: the external and archive providers cannot be fetched here, so
+# tools/stage.py runs the same program with the same query (tools.build.QUERY), writes its result
+# to build/external-result.json and zips the tree as archive_file does; this file only reads them.
 
 terraform {
   required_providers {
@@ -11,7 +12,7 @@ terraform {
 }
 
 locals {
-  lambda_package_path     = "${path.module}/build/lambda.zip"
-  lambda_package_hash     = filebase64sha256("${path.module}/build/lambda.zip")
-  lambda_package_manifest = try(jsondecode(file("${path.module}/build/package.json")), {})
+  lambda_package_manifest = jsondecode(file("${path.module}/build/external-result.json"))
+  lambda_package_path     = "${path.module}/build/lambda-${substr(local.lambda_package_manifest.sha256, 0, 16)}.zip"
+  lambda_package_hash     = filebase64sha256(local.lambda_package_path)
 }
