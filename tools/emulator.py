@@ -1,5 +1,8 @@
 """moto's server on loopback, as the AWS emulator for the Terraform tests and `make local`.
 
+It runs moto_server through tools/emulator_shims.py, which adds the few APIs the Terraform
+needs and moto lacks (each shim named and described there).
+
     from tools.emulator import Emulator, EmulatorError, free_port
 
     with Emulator(port=4566) as emulator:      # starts moto_server, waits until it answers
@@ -66,10 +69,8 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def _moto_server_command() -> list[str]:
-    script = Path(sys.executable).parent / "moto_server"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-m", "moto.server"]
+    # moto_server with the shims for the APIs it lacks (tools/emulator_shims.py), run from REPO.
+    return [sys.executable, "-m", "tools.emulator_shims"]
 
 
 class Emulator:
@@ -138,6 +139,7 @@ class Emulator:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # own process group: stop() kills all of it
+                    cwd=REPO,
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
             except FileNotFoundError as error:

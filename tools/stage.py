@@ -17,8 +17,8 @@ root's `.terraform/` and `terraform.tfstate` are never touched: everything happe
   our subprocesses only. Init symlinks the provider from an unpacked mirror (under a second);
   without a mirror it is downloaded once into `.local/terraform-plugin-cache/`
   (TF_PLUGIN_CACHE_DIR) and linked from there;
-- `emulator.auto.tfvars.json`: the variables of the last `apply()`, so `plan()` and `destroy()`
-  see the same ones; and the stack's own state.
+- `emulator.auto.tfvars.json`: the variables of the last `apply()`, and `NN-<file>-vars.auto.tfvars`
+  copies of its `var_files`, so `plan()` and `destroy()` see the same ones; and the state.
 
 API (stable; progress lines go to stderr, each prefixed "==> "):
 
@@ -29,6 +29,7 @@ API (stable; progress lines go to stderr, each prefixed "==> "):
     stack.init()                        # terraform init (offline from the mirror, < 1 s)
     stack.validate()                    # terraform validate
     outputs = stack.apply({"environment": "dev"})   # -> {"api_url": ..., ...} (plain values)
+    stack.apply({...}, var_files=[Path("environments/prod.tfvars")])  # the dict overrides the file
     stack.outputs()                     # the same, read from the state
     plan = stack.plan()                 # Plan(exit_code, changes, json): -detailed-exitcode
     plan.exit_code                      # 0 no changes, 2 changes
@@ -93,9 +94,25 @@ DEFAULT_PLUGIN_MIRROR = "/opt/tf-plugins"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 
-# Every AWS service the provider calls for this configuration (kms: reading a table with SSE;
+# Every AWS service the provider calls for this configuration (kms: the optional CMK, and reading
+# a table with SSE; route53: the optional custom domain's record; appautoscaling: PROVISIONED;
 # s3: the bootstrap/ root's state bucket).
-SERVICES = ("apigatewayv2", "dynamodb", "iam", "kms", "lambda", "logs", "s3", "sts", "xray")
+SERVICES = (
+    "apigatewayv2",
+    "appautoscaling",
+    "cloudwatch",
+    "dynamodb",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "route53",
+    "s3",
+    "sns",
+    "ssm",
+    "sts",
+    "xray",
+)
 
 
 class StackError(RuntimeError):
@@ -403,12 +420,23 @@ class Stack:
             self.init()
         self.terraform("validate", step="validate")
 
-    def apply(self, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """terraform apply with `variables` (kept for plan/destroy); returns the outputs."""
+    def apply(
+        self, variables: Mapping[str, Any] | None = None, var_files: Iterable[Path] = ()
+    ) -> dict[str, Any]:
+        """terraform apply with `var_files` (e.g. environments/prod.tfvars) and `variables`,
+        which override the files' values; both are kept for plan/destroy. Returns the outputs."""
         if not self._initialised:
             self.init()
         if variables is not None and dict(variables) != self.variables:
             self.stage(variables)
+        for old in self.workdir.glob("*-vars.auto.tfvars"):
+            old.unlink()
+        # Copied as auto.tfvars named to sort before emulator.auto.tfvars.json, which terraform
+        # reads last, so `variables` win.
+        for index, var_file in enumerate(var_files):
+            shutil.copyfile(
+                var_file, self.workdir / f"{index:02d}-{Path(var_file).stem}-vars.auto.tfvars"
+            )
         with self._timed("apply", f"terraform apply against {self.endpoint}"):
             self.terraform("apply", "-input=false", "-auto-approve", step="apply")
         return self.outputs()

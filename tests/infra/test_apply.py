@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.tables import EMAIL_INDEX, EMAILS_TABLE, USERS_TABLE
+from tests.tables import (
+    EMAILS_TABLE,
+    IDEMPOTENCY_TABLE,
+    IDEMPOTENCY_TTL_ATTRIBUTE,
+    LIST_INDEX,
+    USERS_TABLE,
+)
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
@@ -23,7 +29,11 @@ def _sorted_by(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("output", "spec"),
-    [("users_table_name", USERS_TABLE), ("emails_table_name", EMAILS_TABLE)],
+    [
+        ("users_table_name", USERS_TABLE),
+        ("emails_table_name", EMAILS_TABLE),
+        ("idempotency_table_name", IDEMPOTENCY_TABLE),
+    ],
 )
 def test_table_matches_the_spec_the_unit_tests_use(
     emulator_stack: EmulatorStack, output: str, spec: dict[str, Any]
@@ -45,7 +55,8 @@ def test_table_matches_the_spec_the_unit_tests_use(
         index["IndexName"]: (index["KeySchema"], index["Projection"])
         for index in spec.get("GlobalSecondaryIndexes", [])
     }
-    assert table["SSEDescription"]["Status"] == "ENABLED"
+    # Encrypted at rest with the AWS-owned key (no KMS cost): DynamoDB then reports no SSE.
+    assert "SSEDescription" not in table
     assert table["DeletionProtectionEnabled"] is False
     backups = dynamodb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
@@ -56,13 +67,20 @@ def test_table_matches_the_spec_the_unit_tests_use(
     assert tags == {"Project": "users-api", "Environment": "dev", "ManagedBy": "terraform"}
 
 
-def test_users_table_has_the_email_index_the_function_is_told_about(
+def test_users_table_has_the_list_index_the_function_is_told_about(
     emulator_stack: EmulatorStack,
 ) -> None:
     table = emulator_stack.client("dynamodb").describe_table(
         TableName=emulator_stack.outputs["users_table_name"]
     )["Table"]
-    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [EMAIL_INDEX]
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [LIST_INDEX]
+
+
+def test_idempotency_records_expire_with_ttl(emulator_stack: EmulatorStack) -> None:
+    ttl = emulator_stack.client("dynamodb").describe_time_to_live(
+        TableName=emulator_stack.outputs["idempotency_table_name"]
+    )["TimeToLiveDescription"]
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE}
 
 
 def test_function_configuration(emulator_stack: EmulatorStack) -> None:
@@ -80,7 +98,8 @@ def test_function_configuration(emulator_stack: EmulatorStack) -> None:
     assert function["Environment"]["Variables"] == {
         "USERS_TABLE": outputs["users_table_name"],
         "EMAILS_TABLE": outputs["emails_table_name"],
-        "EMAIL_INDEX": EMAIL_INDEX,
+        "IDEMPOTENCY_TABLE": outputs["idempotency_table_name"],
+        "LIST_INDEX": LIST_INDEX,
         "LOG_LEVEL": "INFO",
         "AUTHORIZATION": "NONE",
         "ADMIN_SCOPE": "users/admin",
@@ -144,13 +163,19 @@ def test_iam_grants_exactly_the_calls_the_code_makes_on_exactly_these_arns(
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
-            "dynamodb:Scan",
+            "dynamodb:BatchGetItem",
         },
-        ("FindUsersByEmail", f"{outputs['users_table_arn']}/index/{EMAIL_INDEX}"): {
+        ("ListUsersNewestFirst", f"{outputs['users_table_arn']}/index/{LIST_INDEX}"): {
             "dynamodb:Query"
         },
-        ("ClaimAndReleaseEmails", outputs["emails_table_arn"]): {
+        ("ClaimLookUpAndReleaseEmails", outputs["emails_table_arn"]): {
+            "dynamodb:GetItem",
             "dynamodb:PutItem",
+            "dynamodb:DeleteItem",
+        },
+        ("RecordIdempotencyKeys", outputs["idempotency_table_arn"]): {
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         },
         ("WriteOwnLogs", f"{log_group_arn}:*"): {"logs:CreateLogStream", "logs:PutLogEvents"},
@@ -189,7 +214,10 @@ def test_one_lambda_proxy_integration_with_payload_format_2_0(
     integration = integrations[0]
     assert integration["IntegrationType"] == "AWS_PROXY"
     assert integration["PayloadFormatVersion"] == "2.0"
-    assert emulator_stack.outputs["function_arn"] in integration["IntegrationUri"]
+    # The `live` alias, never the unqualified function ($LATEST).
+    alias_arn = emulator_stack.outputs["function_alias_arn"]
+    assert alias_arn == f"{emulator_stack.outputs['function_arn']}:live"
+    assert integration["IntegrationUri"].endswith(f"/functions/{alias_arn}/invocations")
     assert integration["TimeoutInMillis"] <= 30_000
 
     routes = apigw.get_routes(ApiId=emulator_stack.outputs["api_id"])["Items"]
@@ -216,18 +244,70 @@ def test_default_stage_auto_deploys_with_throttling_and_json_access_logs(
     assert log_format["routeKey"] == "$context.routeKey"
 
 
-def test_invoke_permission_is_scoped_to_this_api(emulator_stack: EmulatorStack) -> None:
-    policy = json.loads(
-        emulator_stack.client("lambda").get_policy(
-            FunctionName=emulator_stack.outputs["function_name"]
-        )["Policy"]
-    )
+def test_invoke_permission_is_scoped_to_this_api_and_the_live_alias(
+    emulator_stack: EmulatorStack,
+) -> None:
+    lambda_ = emulator_stack.client("lambda")
+    name = emulator_stack.outputs["function_name"]
+    policy = json.loads(lambda_.get_policy(FunctionName=name, Qualifier="live")["Policy"])
     execution_arn = emulator_stack.resource("aws_apigatewayv2_api.users")["execution_arn"]
     assert execution_arn.endswith(f":{emulator_stack.outputs['api_id']}")
     [statement] = policy["Statement"]
     assert statement["Action"] == "lambda:InvokeFunction"
+    assert statement["Resource"] == emulator_stack.outputs["function_alias_arn"]
     assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
     assert statement["Condition"] == {"ArnLike": {"AWS:SourceArn": f"{execution_arn}/*/*"}}
+
+
+def test_function_is_published_and_live_points_at_the_latest_version(
+    emulator_stack: EmulatorStack,
+) -> None:
+    lambda_ = emulator_stack.client("lambda")
+    name = emulator_stack.outputs["function_name"]
+    versions = [
+        v["Version"] for v in lambda_.list_versions_by_function(FunctionName=name)["Versions"]
+    ]
+    alias = lambda_.get_alias(FunctionName=name, Name="live")
+
+    assert versions == ["$LATEST", "1"]
+    assert alias["FunctionVersion"] == emulator_stack.outputs["function_live_version"] == "1"
+    assert alias["AliasArn"] == emulator_stack.outputs["function_alias_arn"]
+    # Dev defaults: unreserved, nothing provisioned, no SnapStart.
+    assert "ReservedConcurrentExecutions" not in lambda_.get_function_concurrency(FunctionName=name)
+    assert (
+        lambda_.get_function_configuration(FunctionName=name, Qualifier="1")["SnapStart"]["ApplyOn"]
+        == "None"
+    )
+
+
+def test_dev_defaults_publish_parameters_and_a_dashboard_but_no_alarms(
+    emulator_stack: EmulatorStack,
+) -> None:
+    outputs = emulator_stack.outputs
+    prefix = "users-api-dev"
+    parameters = emulator_stack.client("ssm").get_parameters_by_path(Path="/users-api/dev")
+    assert outputs["parameter_path"] == "/users-api/dev"
+    assert {p["Name"]: (p["Type"], p["Value"]) for p in parameters["Parameters"]} == {
+        "/users-api/dev/api_url": ("String", outputs["api_url"]),
+        "/users-api/dev/users_table": ("String", outputs["users_table_name"]),
+        "/users-api/dev/emails_table": ("String", outputs["emails_table_name"]),
+        "/users-api/dev/idempotency_table": ("String", outputs["idempotency_table_name"]),
+        "/users-api/dev/function_name": ("String", outputs["function_name"]),
+    }
+    dashboard = emulator_stack.client("cloudwatch").get_dashboard(DashboardName=prefix)
+    assert outputs["dashboard_name"] == prefix
+    assert len(json.loads(dashboard["DashboardBody"])["widgets"]) == 6
+
+    alarms = emulator_stack.client("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)
+    assert alarms["MetricAlarms"] == alarms.get("CompositeAlarms", []) == []
+    assert "alarm_topic_arn" not in outputs  # null outputs are not listed
+    topics = emulator_stack.client("sns").list_topics()["Topics"]
+    assert [t for t in topics if t["TopicArn"].endswith(f":{prefix}-alarms")] == []
+    assert "kms_key_arn" not in outputs
+    targets = emulator_stack.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="dynamodb"
+    )["ScalableTargets"]
+    assert [t for t in targets if prefix in t["ResourceId"]] == []
 
 
 def test_outputs_are_ready_to_use(emulator_stack: EmulatorStack) -> None:
@@ -236,6 +316,8 @@ def test_outputs_are_ready_to_use(emulator_stack: EmulatorStack) -> None:
     assert f"'{outputs['api_url']}/users'" in outputs["example_curl"]
     assert outputs["users_table_name"] == "users-api-dev-users"
     assert outputs["emails_table_name"] == "users-api-dev-user-emails"
+    assert outputs["idempotency_table_name"] == "users-api-dev-idempotency"
+    assert outputs["api_url"] == outputs["execute_api_url"]  # no custom domain
 
 
 def test_function_waits_for_its_log_group_and_its_permissions(

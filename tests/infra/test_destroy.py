@@ -29,5 +29,10 @@ def test_destroy_leaves_nothing_of_the_stack_in_the_emulator(
     assert [r for r in roles if r["RoleName"].startswith(prefix)] == []
     groups = client("logs").describe_log_groups()["logGroups"]
     assert [g for g in groups if prefix in g["logGroupName"]] == []
+    dashboards = client("cloudwatch").list_dashboards(DashboardNamePrefix=prefix)
+    assert dashboards["DashboardEntries"] == []
+    variables = emulator_stack.variables
+    parameter_path = f"/{variables['name']}/{variables['environment']}"
+    assert client("ssm").get_parameters_by_path(Path=parameter_path)["Parameters"] == []
     state = json.loads((emulator_stack.stack.workdir / "terraform.tfstate").read_text())
     assert state["resources"] == []
