@@ -16,8 +16,12 @@ LAMBDA_BYTECODE ?= 0
 NODE_TOOLS := tools/node
 EMULATOR_PORT ?= 4566
 API_PORT ?= 3000
+# pytest-xdist workers: each stack configuration runs on one of them (tests/conftest.py).
+TEST_WORKERS ?= 4
 # make local AUTH=jwt|iam deploys with authorization = "JWT" (a local OIDC issuer) or "AWS_IAM".
-AUTH ?= none
+AUTH ?=
+# make local VARS=environments/prod.tfvars applies an environment's variables (and its authorization).
+VARS ?=
 
 .PHONY: help venv build test lint typecheck checkov local token bench clean fmt openapi browser docs
 
@@ -75,10 +79,10 @@ browser: ## Install headless Chromium for the /docs browser test (apt, once)
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
 test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-local: build ## Run the whole stack locally (AUTH=none|jwt|iam): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) --auth $(AUTH)
+local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
+	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
 
 token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
 	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
@@ -88,6 +92,9 @@ bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhe
 
 openapi: $(VENV)/.installed ## Write openapi.json, the API's OpenAPI 3.1 document (from the routes and models)
 	@$(PY) -m tools.openapi
+
+docs: $(VENV)/.installed ## Regenerate the README's Inputs/Outputs tables from variables.tf/outputs.tf
+	@$(PY) -m tools.docs
 
 fmt: $(VENV)/.installed ## Format Python and Terraform
 	@$(VENV)/bin/ruff format lambda tools tests

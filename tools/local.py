@@ -9,6 +9,11 @@
    running the deployed package's handler under the function's Python (tools/runtime.py);
 5. prints the URL and example curls.
 
+`--vars FILE` (make local VARS=environments/prod.tfvars) applies an environment's variables as
+written — deletion protection, alarms, capacity, authorization included — and overrides only what
+cannot work here, saying so: a JWT issuer becomes the local one. Its authorization decides the
+mode unless --auth is given. On shutdown, deletion protection is turned off before the destroy.
+
 `--auth jwt` (make local AUTH=jwt) first starts a local OIDC issuer on loopback (tools/oidc.py)
 and applies with authorization = "JWT" trusting it; `make token SUB=<id> [ADMIN=1]` prints a
 token. `--auth iam` (make local AUTH=iam) applies with authorization = "AWS_IAM": sign requests
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import re
 import shutil
 import signal
 import sys
@@ -104,6 +110,26 @@ def ticking(what: str, every_s: float = 10.0) -> Iterator[None]:
 
 
 AUTH_MODES = ("none", "jwt", "iam")
+_MODE_OF = {"NONE": "none", "JWT": "jwt", "AWS_IAM": "iam"}
+
+
+def tfvars_value(path: Path, name: str) -> str | None:
+    """A top-level string variable of a .tfvars file (`name = "value"`), if it sets one."""
+    match = re.search(rf'^\s*{re.escape(name)}\s*=\s*"([^"]*)"', path.read_text(), re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def auth_mode_for(auth: str | None, var_file: Path | None) -> str:
+    """--auth when given, else what the variables file's `authorization` means, else none."""
+    if auth is not None:
+        return auth
+    if var_file is not None:
+        authorization = tfvars_value(var_file, "authorization")
+        if authorization is not None:
+            if authorization not in _MODE_OF:
+                raise LocalError(f"{var_file}: authorization = {authorization!r} is not known")
+            return _MODE_OF[authorization]
+    return "none"
 
 
 def auth_variables(auth: str, issuer: LocalIssuer | None) -> dict[str, Any]:
@@ -165,7 +191,9 @@ class LocalStack:
         max_workers: int,
         stopping: threading.Event | None = None,
         auth: str = "none",
+        var_file: Path | None = None,
     ) -> None:
+        self.var_file = var_file
         if auth not in AUTH_MODES:
             raise LocalError(f"--auth must be one of {', '.join(AUTH_MODES)}, not {auth!r}")
         self.auth = auth
@@ -196,9 +224,20 @@ class LocalStack:
         self.stack = Stack(self.emulator.endpoint, name=name)
         # A fresh emulator holds nothing: state left by a run that was killed is stale.
         self.stack.remove()
+        overrides = auth_variables(self.auth, self.issuer)
+        var_files = [self.var_file] if self.var_file is not None else []
+        for path in var_files:
+            progress(f"variables from {path}")
+            for name, value in sorted(overrides.items()):
+                written = tfvars_value(path, name)
+                if written is not None and written != value:
+                    progress(
+                        f"note: {name} = {value!r} here, not {written!r} as {path} says: "
+                        "the local issuer stands in for the real one, unreachable from here"
+                    )
         with ticking("applying the Terraform"):
             try:
-                self.stack.apply(auth_variables(self.auth, self.issuer))
+                self.stack.apply(overrides, var_files=var_files)
             except StackError:
                 self._check()  # Ctrl-C in a terminal interrupts terraform too: not a failure
                 raise
@@ -226,6 +265,8 @@ class LocalStack:
             self.gateway = None
         if self.stack is not None and self.emulator is not None:
             stack, self.stack = self.stack, None
+            # Deletion protection (prod.tfvars) would refuse the destroy: lift it first.
+            problems += _attempt("terraform apply", stack.lift_deletion_protection)
             # The state was written by this run's apply: no need to read every resource back.
             problems += _attempt("terraform destroy", lambda: stack.destroy(refresh=False))
             if not problems:
@@ -294,8 +335,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--auth",
         choices=AUTH_MODES,
-        default="none",
-        help="authorization to deploy: none (open), jwt (local OIDC issuer), iam (SigV4)",
+        default=None,
+        help="authorization to deploy: none (open), jwt (local OIDC issuer), iam (SigV4); "
+        "default: the --vars file's, else none",
+    )
+    parser.add_argument(
+        "--vars",
+        type=Path,
+        default=None,
+        help="a .tfvars file to apply as written (e.g. environments/prod.tfvars)",
     )
     args = parser.parse_args(argv)
 
@@ -315,10 +363,17 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     started = time.monotonic()
-    local = LocalStack(
-        args.host, args.emulator_port, args.api_port, args.max_workers, stopping, args.auth
-    )
     code = 0
+    try:
+        if args.vars is not None and not args.vars.is_file():
+            raise LocalError(f"no variables file {args.vars} (e.g. VARS=environments/prod.tfvars)")
+        auth = auth_mode_for(args.auth, args.vars)
+    except LocalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    local = LocalStack(
+        args.host, args.emulator_port, args.api_port, args.max_workers, stopping, auth, args.vars
+    )
     try:
         preflight(args.host, args.emulator_port, args.api_port)
         gateway = local.start()
@@ -327,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
                 gateway.url,
                 f"http://{args.host}:{args.emulator_port}",
                 time.monotonic() - started,
-                args.auth,
+                auth,
                 local.issuer.url if local.issuer else None,
             ),
             flush=True,

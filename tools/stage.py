@@ -515,6 +515,28 @@ class Stack:
                 step="destroy",
             )
 
+    def lift_deletion_protection(self) -> bool:
+        """Turn the tables' deletion protection off (a targeted apply), so that `destroy` can
+        remove them; False when no table of the state has it on."""
+        protected = [
+            address
+            for address, attributes in self.resources().items()
+            if address.startswith("aws_dynamodb_table.")
+            and attributes.get("deletion_protection_enabled")
+        ]
+        if not protected:
+            return False
+        with self._timed("unprotect", "turning the tables' deletion protection off"):
+            self.terraform(
+                "apply",
+                "-input=false",
+                "-auto-approve",
+                "-var=dynamodb_deletion_protection=false",
+                *(f"-target={address}" for address in protected),
+                step="apply",
+            )
+        return True
+
     def remove(self) -> None:
         """Delete the staged directory (state included); the shared plugin cache stays."""
         shutil.rmtree(self.workdir, ignore_errors=True)

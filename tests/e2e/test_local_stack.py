@@ -290,19 +290,20 @@ def test_package_built_for_another_python_fails_at_import_with_the_module_named(
 # ------------------------------------------------------------- tools/local.py, whole lifecycle
 
 
-# The one test that pays for a second emulator + apply + destroy (~1 min): `make local` itself.
-def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None:
+# `make local` itself, twice: as a first-time user runs it (open API), and with
+# VARS=environments/prod.tfvars (JWT with the local issuer standing in, deletion protection,
+# alarms, provisioned capacity...). Each pays for its own emulator + apply + destroy.
+@pytest.mark.parametrize("variables", [None, "environments/prod.tfvars"], ids=["default", "prod"])
+def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process(
+    variables: str | None,
+) -> None:
     api_port, emulator_port = free_port(), free_port()
+    command = [sys.executable, "-m", "tools.local", "--api-port", str(api_port)]
+    command += ["--emulator-port", str(emulator_port)]
+    if variables:
+        command += ["--vars", variables]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tools.local",
-            "--api-port",
-            str(api_port),
-            "--emulator-port",
-            str(emulator_port),
-        ],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -311,7 +312,7 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None
     )
     try:
         url = f"http://127.0.0.1:{api_port}"
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 400
         while time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()[1]
             try:
@@ -321,12 +322,28 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None
             except OSError:
                 time.sleep(1)
         client = Client(url)
-        assert client.request("POST", "/users", {"user_id": "01", "name": "Joy"}).status == 201
-        assert client.request("GET", "/users?id=01").json()["name"] == "Joy"
+        headers: dict[str, str] = {}
+        if variables:
+            # prod.tfvars: authorization = "JWT", served against the local issuer.
+            assert client.request("GET", "/users/01").status == 401
+            token = subprocess.run(
+                [sys.executable, "-m", "tools.bearer_token", "--sub", "01"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            headers = {"Authorization": f"Bearer {token}"}
+            assert client.request("GET", "/users/02", headers=headers).status == 403
+        created = client.request(
+            "POST", "/users", {"user_id": "01", "name": "Joy"}, headers=headers
+        )
+        assert created.status == 201, created.body
+        assert client.request("GET", "/users?id=01", headers=headers).json()["name"] == "Joy"
         children = _descendants(process.pid)
         assert children, "the emulator and a worker should be running"
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=180)
+        out, err = process.communicate(timeout=300)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -334,6 +351,9 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process() -> None
     assert url in out
     assert "curl" in out
     assert "destroy done" in err, err
+    if variables:
+        assert "the local issuer stands in" in err
+        assert "deletion protection off" in err  # prod's tables are protected: lifted first
     assert [pid for pid in children if _alive(pid)] == []
 
 
