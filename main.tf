@@ -284,8 +284,8 @@ resource "aws_apigatewayv2_api" "users" {
   cors_configuration {
     allow_origins  = var.cors_allowed_origins
     allow_methods  = ["DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT"]
-    allow_headers  = ["authorization", "content-type", "if-match"]
-    expose_headers = ["etag", "location"]
+    allow_headers  = ["authorization", "content-type", "idempotency-key", "if-match", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"]
+    expose_headers = ["etag", "idempotent-replayed", "location", "retry-after", "x-request-id"]
     max_age        = 3600
   }
 }

@@ -77,6 +77,7 @@ def gateway(emulator_stack: Any) -> Iterator[LocalGateway]:
     local = start_gateway(
         endpoint_url=emulator_stack.endpoint,
         package_zip=emulator_stack.stack.zip_path,
+        api_id=emulator_stack.outputs["api_id"],  # other stacks may share the emulator
         cache_dir=REPO / ".local" / "runtime",
         port=free_port(),
         max_workers=4,
@@ -280,6 +281,7 @@ def test_package_built_for_another_python_fails_at_import_with_the_module_named(
         start_gateway(
             endpoint_url=emulator_stack.endpoint,
             package_zip=emulator_stack.stack.zip_path,
+            api_id=emulator_stack.outputs["api_id"],
             cache_dir=REPO / ".local" / "runtime",
             port=free_port(),
             interpreter=Interpreter("/root/.pyenv/versions/3.12.1/bin/python", "3.12"),

@@ -63,6 +63,7 @@ def gateway(emulator_stack: Any) -> Iterator[LocalGateway]:
     local = start_gateway(
         endpoint_url=emulator_stack.endpoint,
         package_zip=emulator_stack.stack.zip_path,
+        api_id=emulator_stack.outputs["api_id"],  # other stacks may share the emulator
         cache_dir=REPO / ".local" / "runtime",
         port=free_port(),
         max_workers=WORKERS,
