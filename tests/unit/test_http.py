@@ -132,3 +132,19 @@ def test_deeply_nested_json_is_bad_request_not_a_crash() -> None:
     with pytest.raises(BadRequest) as raised:
         parse_event(make_event("POST", "/users", raw_body="[" * 60000)).json()
     assert raised.value.code == "invalid_json"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"requestContext": {}},
+        {"requestContext": {"http": {"path": "/users"}}},
+        {"httpMethod": "GET"},
+    ],
+)
+def test_an_event_that_is_not_payload_2_0_is_a_clear_400(event: dict[str, object]) -> None:
+    with pytest.raises(BadRequest) as raised:
+        parse_event(event)
+    assert raised.value.code == "malformed_event"
+    assert "requestContext.http.method" in raised.value.message
