@@ -112,17 +112,24 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_itemcollected(item: pytest.Item) -> None:
+    # Under pytest-xdist (`make test` runs `-n N --dist loadgroup`), every test of one stack
+    # configuration goes to one worker, so each configuration is applied once per run; tests of
+    # different configurations run concurrently on other workers, each with its own emulator.
+    # Tests on the emulator without a stack (bootstrap, fresh clones) keep their module together,
+    # so its module-scoped fixtures are set up once. Marked as each item is collected: xdist
+    # reads the groups in its own collection hook.
+    names = set(getattr(item, "fixturenames", ()))
+    stacks = sorted(names & STACKS)
+    if stacks:
+        item.add_marker(pytest.mark.xdist_group(stacks[0]))
+    elif "emulator" in names and item.module is not None:
+        item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Stable: every other test keeps its order, the destroying ones move to the end.
     items.sort(key=lambda item: item.get_closest_marker("destroys_stack") is not None)
-    # Under pytest-xdist (`make test` runs `-n auto --dist loadgroup`), every test of one stack
-    # configuration goes to one worker, so each configuration is applied once per run; tests of
-    # different configurations run concurrently on other workers, each with its own emulator.
-    for item in items:
-        stacks = sorted(name for name in getattr(item, "fixturenames", ()) if name in STACKS)
-        if stacks:
-            item.add_marker(pytest.mark.xdist_group(stacks[0]))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -199,6 +206,18 @@ def deployed_stack(
 def emulator_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
     """The default configuration (with STACK_VARIABLES), applied once per session."""
     with deployed_stack(emulator, "default", STACK_VARIABLES) as deployed:
+        yield deployed
+
+
+# The HTTP suites (contract fuzzing, the browser, hostile input, races, the data model) run on a
+# second copy of the default configuration, so they run beside the infrastructure checks.
+FRONT_STACK_VARIABLES: dict[str, Any] = {**STACK_VARIABLES, "name": "users-front"}
+
+
+@stack_fixture
+def front_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
+    """The default configuration again, for the HTTP suites, applied once per session."""
+    with deployed_stack(emulator, "front", FRONT_STACK_VARIABLES) as deployed:
         yield deployed
 
 

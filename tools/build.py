@@ -356,12 +356,26 @@ def deps_key(requirements: Path, target: Target, compiler: Compiler | None = Non
 def vendored_deps(
     requirements: Path, target: Target, cache_dir: Path, compiler: Compiler | None = None
 ) -> Path:
-    """The stripped (and compiled), normalised dependency tree for target, pip unless cached."""
-    cached = cache_dir / f".deps-{deps_key(requirements, target, compiler)}"
+    """The stripped (and compiled), normalised dependency tree for target, pip unless cached.
+
+    Builds into other output directories share the cache: one process fills an entry at a time
+    (a lock per key), and the others then find it filled.
+    """
+    key = deps_key(requirements, target, compiler)
+    cached = cache_dir / f".deps-{key}"
     if cached.is_dir():
         log(f"dependencies unchanged, pip skipped ({cached.relative_to(cache_dir.parent)})")
         return cached
     cache_dir.mkdir(parents=True, exist_ok=True)
+    with locked(cache_dir / f".deps-{key}.lock"):
+        if cached.is_dir():  # filled by another build while this one waited
+            return cached
+        return _install_deps(requirements, target, cache_dir, cached, compiler)
+
+
+def _install_deps(
+    requirements: Path, target: Target, cache_dir: Path, cached: Path, compiler: Compiler | None
+) -> Path:
     started = time.monotonic()
     log(
         f"installing {requirements.name} for {target.runtime}/{target.architecture} "

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import re
 import shutil
 import signal
 import sys
@@ -45,7 +44,7 @@ from tools.emulator import Emulator, EmulatorError, port_in_use
 from tools.gateway import LocalGateway, start_gateway
 from tools.oidc import LocalIssuer
 from tools.runtime import InitError
-from tools.stage import Stack, StackError
+from tools.stage import Stack, StackError, tfvars_literals
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -113,10 +112,9 @@ AUTH_MODES = ("none", "jwt", "iam")
 _MODE_OF = {"NONE": "none", "JWT": "jwt", "AWS_IAM": "iam"}
 
 
-def tfvars_value(path: Path, name: str) -> str | None:
-    """A top-level string variable of a .tfvars file (`name = "value"`), if it sets one."""
-    match = re.search(rf'^\s*{re.escape(name)}\s*=\s*"([^"]*)"', path.read_text(), re.MULTILINE)
-    return match.group(1) if match else None
+def tfvars_value(path: Path, name: str) -> Any:
+    """A top-level literal a .tfvars file assigns to `name`, if it does."""
+    return tfvars_literals(path).get(name)
 
 
 def auth_mode_for(auth: str | None, var_file: Path | None) -> str:

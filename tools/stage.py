@@ -67,6 +67,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -170,6 +171,22 @@ def _tostring(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+_LITERAL = re.compile(
+    r'^([a-z_][a-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|true|false|-?[0-9.]+)\s*(?:#.*)?$'
+)
+
+
+def tfvars_literals(path: Path) -> dict[str, Any]:
+    """The top-level `name = <string|bool|number>` assignments of a .tfvars file (lists, maps
+    and expressions are left to Terraform)."""
+    values: dict[str, Any] = {}
+    for line in path.read_text().splitlines():
+        match = _LITERAL.match(line.rstrip())
+        if match:
+            values[match.group(1)] = json.loads(match.group(2))
+    return values
 
 
 def build_query(variables: Mapping[str, Any], root: Path = REPO) -> dict[str, str]:
@@ -293,6 +310,7 @@ class Stack:
         self.workdir = root / ".local" / "stacks" / name
         self.timings: dict[str, float] = {}
         self.variables: dict[str, Any] = {}
+        self.file_values: dict[str, Any] = {}  # literals of the var files of the last apply
         self.build_result: dict[str, str] = {}
         self._staged = False
         self._initialised = False
@@ -326,7 +344,8 @@ class Stack:
 
     def _stage_package(self) -> None:
         """What package.tf does at plan: the build for this query, its tree zipped."""
-        result = run_build(self.root, build_query(self.variables, self.root))
+        query = build_query({**self.file_values, **self.variables}, self.root)
+        result = run_build(self.root, query)
         build_dir = self.workdir / "build"
         build_dir.mkdir(exist_ok=True)
         zip_path = build_dir / f"lambda-{result['sha256'][:16]}.zip"
@@ -427,7 +446,14 @@ class Stack:
         which override the files' values; both are kept for plan/destroy. Returns the outputs."""
         if not self._initialised:
             self.init()
-        if variables is not None and dict(variables) != self.variables:
+        # The build's query also reads the files' values (e.g. prod.tfvars' lambda_bytecode), as
+        # Terraform would; `variables` still win.
+        file_values: dict[str, Any] = {}
+        for var_file in var_files:
+            file_values.update(tfvars_literals(Path(var_file)))
+        changed = variables is not None and dict(variables) != self.variables
+        if changed or file_values != self.file_values:
+            self.file_values = file_values
             self.stage(variables)
         for old in self.workdir.glob("*-vars.auto.tfvars"):
             old.unlink()

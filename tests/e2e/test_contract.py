@@ -69,11 +69,11 @@ def access_log() -> CountingLog:
 
 
 @pytest.fixture(scope="module")
-def front(emulator_stack: Any, access_log: CountingLog) -> Iterator[LocalGateway]:
+def front(front_stack: Any, access_log: CountingLog) -> Iterator[LocalGateway]:
     local = start_gateway(
-        endpoint_url=emulator_stack.endpoint,
-        package_zip=emulator_stack.stack.zip_path,
-        api_id=emulator_stack.outputs["api_id"],  # other stacks may share the emulator
+        endpoint_url=front_stack.endpoint,
+        package_zip=front_stack.stack.zip_path,
+        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
         cache_dir=REPO / ".local" / "runtime",
         port=free_port(),
         max_workers=2,
@@ -83,9 +83,9 @@ def front(emulator_stack: Any, access_log: CountingLog) -> Iterator[LocalGateway
     local.close()
 
 
-def snapshot(emulator_stack: Any) -> dict[str, list[Any]]:
-    client = emulator_stack.client("dynamodb")
-    prefix = f"{emulator_stack.variables['name']}-{emulator_stack.variables['environment']}-"
+def snapshot(front_stack: Any) -> dict[str, list[Any]]:
+    client = front_stack.client("dynamodb")
+    prefix = f"{front_stack.variables['name']}-{front_stack.variables['environment']}-"
     tables = [t for t in client.list_tables()["TableNames"] if t.startswith(prefix)]
     return {
         table: sorted(
@@ -136,13 +136,13 @@ def fuzz(url: str, report: Path, *extra: str, max_examples: int) -> dict[str, An
 
 
 def test_fuzzing_finds_no_server_error_and_no_response_outside_the_document(
-    front: LocalGateway, emulator_stack: Any, access_log: CountingLog, tmp_path: Path
+    front: LocalGateway, front_stack: Any, access_log: CountingLog, tmp_path: Path
 ) -> None:
     started = time.monotonic()
-    before = snapshot(emulator_stack)
+    before = snapshot(front_stack)
     reads = fuzz(front.url, tmp_path / "reads.json", "--include-method", "GET", max_examples=30)
     read_requests = access_log.lines
-    assert snapshot(emulator_stack) == before, "a read-only operation changed the tables"
+    assert snapshot(front_stack) == before, "a read-only operation changed the tables"
 
     everything = fuzz(front.url, tmp_path / "all.json", max_examples=100)
     seconds = time.monotonic() - started

@@ -13,22 +13,38 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.e2e.test_local_stack import Client, client, gateway  # noqa: F401 - shared fixtures
+from tests.e2e.test_local_stack import REPO, Client
+from tools.emulator import free_port
+from tools.gateway import LocalGateway, start_gateway
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client(front_stack: Any) -> Iterator[Client]:
+    local: LocalGateway = start_gateway(
+        endpoint_url=front_stack.endpoint,
+        package_zip=front_stack.stack.zip_path,
+        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
+        cache_dir=REPO / ".local" / "runtime",
+        port=free_port(),
+        max_workers=4,
+    )
+    yield Client(local.url)
+    local.close()
 
 
 def _id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def _create(client: Client, user_id: str, **fields: Any) -> dict[str, Any]:  # noqa: F811
+def _create(client: Client, user_id: str, **fields: Any) -> dict[str, Any]:
     reply = client.request("POST", "/users", {"user_id": user_id, "name": "Paged", **fields})
     assert reply.status == 201, reply.body
     return dict(reply.json())
 
 
-def _pages(client: Client, limit: int, **window: str) -> Iterator[dict[str, Any]]:  # noqa: F811
+def _pages(client: Client, limit: int, **window: str) -> Iterator[dict[str, Any]]:
     token: str | None = None
     while True:
         query = {"limit": str(limit), **window, **({"next_token": token} if token else {})}
@@ -42,7 +58,7 @@ def _pages(client: Client, limit: int, **window: str) -> Iterator[dict[str, Any]
 
 
 def test_pages_come_newest_first_and_hold_every_user_once_while_users_come_and_go(
-    client: Client,  # noqa: F811
+    client: Client,
 ) -> None:
     mine = [_create(client, _id("page")) for _ in range(9)]
     window = {"created_after": mine[0]["created_at"]}  # inclusive: from the first of mine on
@@ -67,7 +83,7 @@ def test_pages_come_newest_first_and_hold_every_user_once_while_users_come_and_g
     assert created == sorted(created)
 
 
-def test_a_date_window_is_inclusive_after_and_exclusive_before(client: Client) -> None:  # noqa: F811
+def test_a_date_window_is_inclusive_after_and_exclusive_before(client: Client) -> None:
     mine = [_create(client, _id("window")) for _ in range(7)]
     window = {"created_after": mine[1]["created_at"], "created_before": mine[5]["created_at"]}
 
@@ -76,7 +92,7 @@ def test_a_date_window_is_inclusive_after_and_exclusive_before(client: Client) -
     assert seen == [user["user_id"] for user in reversed(mine[1:5])]
 
 
-def test_lookup_by_email_sees_a_create_and_a_change_at_once(client: Client) -> None:  # noqa: F811
+def test_lookup_by_email_sees_a_create_and_a_change_at_once(client: Client) -> None:
     user_id = _id("rw")
     email = f"{user_id}@example.com"
     created = _create(client, user_id, email=email)
@@ -92,7 +108,7 @@ def test_lookup_by_email_sees_a_create_and_a_change_at_once(client: Client) -> N
 
 
 def test_idempotency_key_replays_refuses_another_body_and_makes_one_user_under_a_race(
-    client: Client,  # noqa: F811
+    client: Client,
 ) -> None:
     key = {"Idempotency-Key": f"e2e-{uuid.uuid4().hex}"}
     body = {"name": "Once", "email": f"once-{uuid.uuid4().hex[:8]}@example.com"}

@@ -192,11 +192,11 @@ CORPUS: dict[str, Case] = {
 
 
 @pytest.fixture(scope="module")
-def gateway(emulator_stack: Any) -> Iterator[LocalGateway]:
+def gateway(front_stack: Any) -> Iterator[LocalGateway]:
     local = start_gateway(
-        endpoint_url=emulator_stack.endpoint,
-        package_zip=emulator_stack.stack.zip_path,
-        api_id=emulator_stack.outputs["api_id"],  # other stacks may share the emulator
+        endpoint_url=front_stack.endpoint,
+        package_zip=front_stack.stack.zip_path,
+        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
         cache_dir=REPO / ".local" / "runtime",
         port=free_port(),
         max_workers=2,
@@ -205,17 +205,17 @@ def gateway(emulator_stack: Any) -> Iterator[LocalGateway]:
     local.close()
 
 
-def stack_tables(emulator_stack: Any) -> list[str]:
-    client = emulator_stack.client("dynamodb")
-    prefix = f"{emulator_stack.variables['name']}-{emulator_stack.variables['environment']}-"
+def stack_tables(front_stack: Any) -> list[str]:
+    client = front_stack.client("dynamodb")
+    prefix = f"{front_stack.variables['name']}-{front_stack.variables['environment']}-"
     return sorted(t for t in client.list_tables()["TableNames"] if t.startswith(prefix))
 
 
-def snapshot(emulator_stack: Any) -> dict[str, list[str]]:
+def snapshot(front_stack: Any) -> dict[str, list[str]]:
     """Every item of every table of the stack, as canonical JSON text."""
-    client = emulator_stack.client("dynamodb")
+    client = front_stack.client("dynamodb")
     state: dict[str, list[str]] = {}
-    for table in stack_tables(emulator_stack):
+    for table in stack_tables(front_stack):
         items: list[str] = []
         for page in client.get_paginator("scan").paginate(TableName=table, ConsistentRead=True):
             items += [json.dumps(item, sort_keys=True) for item in page["Items"]]
@@ -243,7 +243,7 @@ class Corpus:
 
 
 @pytest.fixture(scope="module")
-def corpus(gateway: LocalGateway, emulator_stack: Any) -> Corpus:
+def corpus(gateway: LocalGateway, front_stack: Any) -> Corpus:
     """The target user and a real page token (to forge from), then the tables' state."""
     seed = Case("POST", "/users", json.dumps({"user_id": ANN, "name": "Ann"}).encode(), JSON)
     assert send(gateway.url, seed)[0] == 201
@@ -270,7 +270,7 @@ def corpus(gateway: LocalGateway, emulator_stack: Any) -> Corpus:
     cases = dict(CORPUS)
     cases.update({name: Case("GET", f"/users?limit=1&{q}") for name, q in queries.items()})
     assert set(cases) == set(ALL_CASES)
-    return Corpus(cases, snapshot(emulator_stack))
+    return Corpus(cases, snapshot(front_stack))
 
 
 def test_corpus_has_at_least_60_cases() -> None:
@@ -295,8 +295,8 @@ def test_hostile_request_is_a_4xx_json_error(
 
 
 def test_tables_are_byte_for_byte_unchanged_after_the_corpus(
-    emulator_stack: Any, corpus: Corpus
+    front_stack: Any, corpus: Corpus
 ) -> None:
     # Runs after the corpus (pytest keeps a module's order); the corpus fixture took `before`.
     assert corpus.before
-    assert snapshot(emulator_stack) == corpus.before
+    assert snapshot(front_stack) == corpus.before

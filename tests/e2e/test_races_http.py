@@ -59,11 +59,11 @@ def race(count: int, send: Callable[[int], tuple[int, Any]]) -> list[tuple[int, 
 
 
 @pytest.fixture(scope="module")
-def gateway(emulator_stack: Any) -> Iterator[LocalGateway]:
+def gateway(front_stack: Any) -> Iterator[LocalGateway]:
     local = start_gateway(
-        endpoint_url=emulator_stack.endpoint,
-        package_zip=emulator_stack.stack.zip_path,
-        api_id=emulator_stack.outputs["api_id"],  # other stacks may share the emulator
+        endpoint_url=front_stack.endpoint,
+        package_zip=front_stack.stack.zip_path,
+        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
         cache_dir=REPO / ".local" / "runtime",
         port=free_port(),
         max_workers=WORKERS,
@@ -76,13 +76,13 @@ def _id() -> str:
     return f"race-{uuid.uuid4().hex[:10]}"
 
 
-def table(emulator_stack: Any, suffix: str) -> str:
-    prefix = f"{emulator_stack.variables['name']}-{emulator_stack.variables['environment']}-"
+def table(front_stack: Any, suffix: str) -> str:
+    prefix = f"{front_stack.variables['name']}-{front_stack.variables['environment']}-"
     return prefix + suffix
 
 
 def test_50_concurrent_if_match_updates_of_one_version_give_exactly_one_200(
-    gateway: LocalGateway, emulator_stack: Any
+    gateway: LocalGateway, front_stack: Any
 ) -> None:
     user_id = _id()
     created = request(gateway.url, "POST", "/users", {"user_id": user_id, "name": "v1"})
@@ -103,7 +103,7 @@ def test_50_concurrent_if_match_updates_of_one_version_give_exactly_one_200(
 
 
 def test_20_concurrent_creates_with_one_email_give_exactly_one_201(
-    gateway: LocalGateway, emulator_stack: Any
+    gateway: LocalGateway, front_stack: Any
 ) -> None:
     email = f"{_id()}@example.com"
     ids = [_id() for _ in range(EMAIL_RACERS)]
@@ -120,9 +120,9 @@ def test_20_concurrent_creates_with_one_email_give_exactly_one_201(
     assert all(body["code"] == "email_taken" for status, body in results if status == 409)
     winner = next(body["user_id"] for status, body in results if status == 201)
     # The address's record and the users agree: one holder, the others were never written.
-    client = emulator_stack.client("dynamodb")
+    client = front_stack.client("dynamodb")
     record = client.get_item(
-        TableName=table(emulator_stack, "user-emails"),
+        TableName=table(front_stack, "user-emails"),
         Key={"email": {"S": email}},
         ConsistentRead=True,
     )["Item"]

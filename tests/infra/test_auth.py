@@ -74,7 +74,9 @@ def test_jwt_stack_authorizer_trusts_the_configured_issuer_and_audience(
     }
     assert jwt_stack.outputs["jwt_issuer"] == oidc_issuer.url
     assert jwt_stack.outputs["jwt_audience"] == jwt_stack.variables["jwt_audience"]
-    assert jwt_stack.outputs["access"].startswith("JWT: every route except GET /hello needs")
+    assert jwt_stack.outputs["access"].startswith(
+        "JWT: every route except GET /hello, GET /openapi.json needs"
+    )
 
 
 def test_jwt_stack_every_route_but_the_public_ones_uses_the_authorizer(

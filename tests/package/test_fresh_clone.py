@@ -113,9 +113,13 @@ def test_code_change_plans_exactly_one_function_update(
         stack.remove()
 
     assert plan.exit_code == 2
-    assert [(change.address, change.actions) for change in plan.changes] == [
-        (FUNCTION, ("update",))
+    # Exactly one function update; it publishes a new version, so the `live` alias follows it.
+    assert sorted((change.address, change.actions) for change in plan.changes) == [
+        ("aws_lambda_alias.live", ("update",)),
+        (FUNCTION, ("update",)),
     ]
+    alias = plan.resource_change("aws_lambda_alias.live")["change"]
+    assert alias["after_unknown"].get("function_version") is True
     function = plan.resource_change(FUNCTION)["change"]
     assert function["before"]["source_code_hash"] != new_hash
     assert function["after"]["source_code_hash"] == new_hash
