@@ -344,6 +344,13 @@ def main(argv: list[str] | None = None) -> int:
         help="a .tfvars file to apply as written (e.g. environments/prod.tfvars)",
     )
     args = parser.parse_args(argv)
+    try:
+        if args.vars is not None and not args.vars.is_file():
+            raise LocalError(f"no variables file {args.vars} (e.g. VARS=environments/prod.tfvars)")
+        auth = auth_mode_for(args.auth, args.vars)
+    except LocalError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
     stopping = threading.Event()
 
@@ -362,13 +369,6 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     code = 0
-    try:
-        if args.vars is not None and not args.vars.is_file():
-            raise LocalError(f"no variables file {args.vars} (e.g. VARS=environments/prod.tfvars)")
-        auth = auth_mode_for(args.auth, args.vars)
-    except LocalError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     local = LocalStack(
         args.host, args.emulator_port, args.api_port, args.max_workers, stopping, auth, args.vars
     )

@@ -292,10 +292,11 @@ def test_package_built_for_another_python_fails_at_import_with_the_module_named(
 # ------------------------------------------------------------- tools/local.py, whole lifecycle
 
 
-# `make local` itself, twice: as a first-time user runs it (open API), and with
-# VARS=environments/prod.tfvars (JWT with the local issuer standing in, deletion protection,
-# alarms, provisioned capacity...). Each pays for its own emulator + apply + destroy.
-@pytest.mark.parametrize("variables", [None, "environments/prod.tfvars"], ids=["default", "prod"])
+# `make local` itself, as a first-time user runs it; it pays for its own emulator, apply and
+# destroy. (`--vars`: tests/unit/test_local_vars.py for what it applies and overrides, and
+# tests/infra/test_prod.py applies prod.tfvars through the same staging and lifts its deletion
+# protection before the destroy as `make local` does on Ctrl-C.)
+@pytest.mark.parametrize("variables", [None], ids=["default"])
 def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process(
     variables: str | None,
 ) -> None:
