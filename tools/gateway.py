@@ -530,6 +530,7 @@ def load_function(
         arn=config["FunctionArn"],
         version=config.get("Version", "$LATEST"),
         region=region,
+        log_format=str((config.get("LoggingConfig") or {}).get("LogFormat") or "Text"),
     )
 
 

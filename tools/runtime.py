@@ -88,6 +88,7 @@ class FunctionSpec:
     arn: str = ""
     version: str = "$LATEST"
     region: str = "us-east-1"
+    log_format: str = "Text"  # the function's logging_config: "Text" or "JSON"
 
     @property
     def log_group_name(self) -> str:
@@ -149,6 +150,7 @@ def lambda_environment(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_FORMAT": spec.log_format,
             "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group_name,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name,
             "LAMBDA_TASK_ROOT": str(spec.code_dir),
@@ -524,15 +526,45 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+_RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "aws_request_id",
+}
+
+
+class _JsonFormatter(logging.Formatter):
+    """Lambda's JSON log format: its fields, then the record's `extra` ones at the top level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "requestId": getattr(record, "aws_request_id", ""),
+        }
+        line.update({k: v for k, v in vars(record).items() if k not in _RECORD_FIELDS})
+        if record.exc_info:
+            line["stackTrace"] = self.formatException(record.exc_info).splitlines()
+        return json.dumps(line, default=str)
+
+
 def _install_lambda_logging() -> _RequestIdFilter:
-    # Lambda's Python runtime puts this handler on the root logger before importing the code.
+    # Lambda's Python runtime puts this handler on the root logger before importing the code,
+    # formatted as the function's logging_config says (AWS_LAMBDA_LOG_FORMAT).
     request_filter = _RequestIdFilter()
     handler = logging.StreamHandler(sys.stdout)
-    formatter = logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
-        "%Y-%m-%dT%H:%M:%S",
-    )
-    formatter.converter = time.gmtime
+    formatter: logging.Formatter
+    if os.environ.get("AWS_LAMBDA_LOG_FORMAT") == "JSON":
+        formatter = _JsonFormatter()
+    else:
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+            "%Y-%m-%dT%H:%M:%S",
+        )
+        formatter.converter = time.gmtime
     handler.setFormatter(formatter)
     handler.addFilter(request_filter)
     root = logging.getLogger()

@@ -7,6 +7,8 @@ and never inside tests/unit (see pytest's `timing` marker).
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import textwrap
 import threading
@@ -217,3 +219,29 @@ def test_interpreter_for_the_runtime_or_a_named_fallback() -> None:
         assert found.path == sys.executable
     with pytest.raises(ValueError, match="not a Python runtime"):
         find_interpreter("nodejs20.x")
+
+
+def test_a_json_log_format_function_logs_json_lines_with_its_extra_fields(
+    code_dir: Path, tmp_path: Path
+) -> None:
+    (code_dir / "standin" / "logs.py").write_text(
+        "import logging\n"
+        "log = logging.getLogger('standin.request')\n"
+        "def handler(event, context):\n"
+        "    log.info('request', extra={'route_key': 'GET /x', 'status': 200})\n"
+        "    return {}\n"
+    )
+    spec = dataclasses.replace(_spec(code_dir, handler="standin.logs.handler"), log_format="JSON")
+    log_path = tmp_path / "function.log"
+    with log_path.open("w") as log:
+        pool = WorkerPool(spec, CURRENT, endpoint_url="x", log=log)
+        try:
+            assert pool.invoke({}, request_id="req-json").ok
+        finally:
+            pool.close()
+
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    assert [(line["message"], line["logger"]) for line in lines] == [("request", "standin.request")]
+    (line,) = lines
+    assert (line["route_key"], line["status"], line["requestId"]) == ("GET /x", 200, "req-json")
+    assert line["level"] == "INFO"
