@@ -30,7 +30,7 @@ def client(front_stack: Any) -> Iterator[Client]:
         port=free_port(),
         max_workers=4,
     )
-    yield Client(local.url)
+    yield Client(local.url, contract="NONE")
     local.close()
 
 

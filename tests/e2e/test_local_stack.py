@@ -24,6 +24,7 @@ from urllib.request import Request, urlopen
 
 import pytest
 
+from tests.contract import contract_for
 from tools.emulator import free_port
 from tools.gateway import LocalGateway, start_gateway
 from tools.runtime import InitError, Interpreter
@@ -43,8 +44,12 @@ class Reply:
 
 
 class Client:
-    def __init__(self, url: str) -> None:
+    """HTTP to the local front. With `contract` (the stack's authorization mode), every answer
+    from the API is checked against the OpenAPI document it serves (tests/contract.py)."""
+
+    def __init__(self, url: str, contract: str | None = None) -> None:
         self.url = url
+        self.contract = contract
 
     def request(
         self,
@@ -62,9 +67,15 @@ class Client:
         request = Request(self.url + path, data=data, method=method, headers=all_headers)
         try:
             with urlopen(request, timeout=30) as response:
-                return Reply(response.status, _lower(response.headers.items()), response.read())
+                reply = Reply(response.status, _lower(response.headers.items()), response.read())
         except HTTPError as error:
-            return Reply(error.code, _lower(error.headers.items()), error.read())
+            reply = Reply(error.code, _lower(error.headers.items()), error.read())
+        if self.contract is not None and method.upper() != "OPTIONS":  # preflights: CORS's
+            violations = contract_for(self.contract).violations(
+                method, path.split("?", 1)[0], reply.status, reply.headers, reply.body
+            )
+            assert not violations, "answer violates the OpenAPI document:\n" + "\n".join(violations)
+        return reply
 
 
 def _lower(items: Any) -> dict[str, str]:
@@ -89,7 +100,7 @@ def gateway(emulator_stack: Any) -> Iterator[LocalGateway]:
 
 @pytest.fixture
 def client(gateway: LocalGateway) -> Client:
-    return Client(gateway.url)
+    return Client(gateway.url, contract="NONE")
 
 
 def _new_id() -> str:
