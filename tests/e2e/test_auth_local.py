@@ -22,10 +22,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from tests.conftest import JWT_AUDIENCE
-from tests.e2e.test_local_stack import REPO, Client, Reply
+from tests.e2e.conftest import serve_stack
+from tests.e2e.test_local_stack import Client, Reply
 from tools.authorizers import INVALID_SECURITY_TOKEN, SIGNATURE_MISMATCH
-from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, free_port
-from tools.gateway import LocalGateway, start_gateway
+from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from tools.gateway import LocalGateway
 from tools.oidc import access_token_claims, encode_jwt, generate_key
 
 if TYPE_CHECKING:
@@ -36,16 +37,8 @@ pytestmark = pytest.mark.slow
 
 
 def _serve(deployed: EmulatorStack) -> Iterator[LocalGateway]:
-    local = start_gateway(
-        endpoint_url=deployed.endpoint,
-        package_zip=deployed.stack.zip_path,
-        cache_dir=REPO / ".local" / "runtime",
-        port=free_port(),
-        api_id=deployed.outputs["api_id"],
-        max_workers=4,
-    )
-    yield local
-    local.close()
+    with serve_stack(deployed, max_workers=4) as local:
+        yield local
 
 
 def _new_id() -> str:

@@ -25,9 +25,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import FIGURES
-from tools.emulator import free_port
-from tools.gateway import LocalGateway, start_gateway
+from tests.e2e.conftest import FIGURES, serve_stack
+from tools.gateway import LocalGateway
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKS = ",".join(
@@ -70,17 +69,8 @@ def access_log() -> CountingLog:
 
 @pytest.fixture(scope="module")
 def front(front_stack: Any, access_log: CountingLog) -> Iterator[LocalGateway]:
-    local = start_gateway(
-        endpoint_url=front_stack.endpoint,
-        package_zip=front_stack.stack.zip_path,
-        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
-        cache_dir=REPO / ".local" / "runtime",
-        port=free_port(),
-        max_workers=2,
-        log=access_log,
-    )
-    yield local
-    local.close()
+    with serve_stack(front_stack, max_workers=2, log=access_log) as local:
+        yield local
 
 
 def snapshot(front_stack: Any) -> dict[str, list[Any]]:

@@ -13,25 +13,16 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.e2e.test_local_stack import REPO, Client
-from tools.emulator import free_port
-from tools.gateway import LocalGateway, start_gateway
+from tests.e2e.conftest import serve_stack
+from tests.e2e.test_local_stack import Client
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def client(front_stack: Any) -> Iterator[Client]:
-    local: LocalGateway = start_gateway(
-        endpoint_url=front_stack.endpoint,
-        package_zip=front_stack.stack.zip_path,
-        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
-        cache_dir=REPO / ".local" / "runtime",
-        port=free_port(),
-        max_workers=4,
-    )
-    yield Client(local.url, contract="NONE")
-    local.close()
+    with serve_stack(front_stack, max_workers=4) as local:
+        yield Client(local.url, contract="NONE")
 
 
 def _id(prefix: str) -> str:

@@ -21,8 +21,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tools.emulator import free_port
-from tools.gateway import LocalGateway, start_gateway
+from tests.e2e.conftest import serve_stack
+from tools.gateway import LocalGateway
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = uuid.uuid4().hex[:8]
@@ -193,16 +193,8 @@ CORPUS: dict[str, Case] = {
 
 @pytest.fixture(scope="module")
 def gateway(front_stack: Any) -> Iterator[LocalGateway]:
-    local = start_gateway(
-        endpoint_url=front_stack.endpoint,
-        package_zip=front_stack.stack.zip_path,
-        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
-        cache_dir=REPO / ".local" / "runtime",
-        port=free_port(),
-        max_workers=2,
-    )
-    yield local
-    local.close()
+    with serve_stack(front_stack, max_workers=2) as local:
+        yield local
 
 
 def stack_tables(front_stack: Any) -> list[str]:

@@ -25,6 +25,7 @@ from urllib.request import Request, urlopen
 import pytest
 
 from tests.contract import contract_for
+from tests.e2e.conftest import serve_stack
 from tools.emulator import free_port
 from tools.gateway import LocalGateway, start_gateway
 from tools.runtime import InitError, Interpreter
@@ -85,17 +86,9 @@ def _lower(items: Any) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def gateway(emulator_stack: Any) -> Iterator[LocalGateway]:
     started = time.monotonic()
-    local = start_gateway(
-        endpoint_url=emulator_stack.endpoint,
-        package_zip=emulator_stack.stack.zip_path,
-        api_id=emulator_stack.outputs["api_id"],  # other stacks may share the emulator
-        cache_dir=REPO / ".local" / "runtime",
-        port=free_port(),
-        max_workers=4,
-    )
-    print(f"\nlocal gateway ready in {time.monotonic() - started:.1f}s on {local.url}")
-    yield local
-    local.close()
+    with serve_stack(emulator_stack, max_workers=4) as local:
+        print(f"\nlocal gateway ready in {time.monotonic() - started:.1f}s on {local.url}")
+        yield local
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tools.emulator import free_port
-from tools.gateway import LocalGateway, start_gateway
+from tests.e2e.conftest import serve_stack
+from tools.gateway import LocalGateway
 
 REPO = Path(__file__).resolve().parents[2]
 IF_MATCH_RACERS = 50
@@ -60,16 +60,8 @@ def race(count: int, send: Callable[[int], tuple[int, Any]]) -> list[tuple[int, 
 
 @pytest.fixture(scope="module")
 def gateway(front_stack: Any) -> Iterator[LocalGateway]:
-    local = start_gateway(
-        endpoint_url=front_stack.endpoint,
-        package_zip=front_stack.stack.zip_path,
-        api_id=front_stack.outputs["api_id"],  # other stacks may share the emulator
-        cache_dir=REPO / ".local" / "runtime",
-        port=free_port(),
-        max_workers=WORKERS,
-    )
-    yield local
-    local.close()
+    with serve_stack(front_stack, max_workers=WORKERS) as local:
+        yield local
 
 
 def _id() -> str:
