@@ -161,3 +161,19 @@ def test_the_runtimes_table_lists_the_supported_runtimes() -> None:
     listed = re.findall(r"^\| `(python3\.\d+)`", delivery, re.MULTILINE)
 
     assert listed == runtimes
+
+
+def test_the_readmes_first_inputs_show_the_modules_defaults() -> None:
+    defaults = {
+        block.name: block.attributes.get("default")
+        for block in docs.blocks()
+        if block.kind == "variable"
+    }
+    section = docs.README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \| ([^|]+) \|", section, re.MULTILINE)
+
+    assert len(rows) >= 5
+    for names, shown in rows:
+        names_listed = re.findall(r"`([a-z_]+)`", names)
+        shown_defaults = re.findall(r"`([^`]+)`", shown)
+        assert shown_defaults == [defaults[name] for name in names_listed], names
