@@ -87,13 +87,13 @@ local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environment
 token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
 	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
-bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
+bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput; writes docs/performance.md
 	@$(PY) -m tools.bench
 
 openapi: $(VENV)/.installed ## Write openapi.json, the API's OpenAPI 3.1 document (from the routes and models)
 	@$(PY) -m tools.openapi
 
-docs: $(VENV)/.installed ## Regenerate the README's Inputs/Outputs tables from variables.tf/outputs.tf
+docs: $(VENV)/.installed ## Regenerate docs/configuration.md's Inputs/Outputs tables from variables.tf/outputs.tf
 	@$(PY) -m tools.docs
 
 fmt: $(VENV)/.installed ## Format Python and Terraform
