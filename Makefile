@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
+# The local front and the bench match paths with the function's own router (tools/route_match.py).
+TOOLS_ENV := PYTHONPATH=lambda
 # The package `make build` prepares for the tests, `make local` and `make bench` (terraform plan builds
 # its own, from var.lambda_runtime / var.lambda_architecture / var.lambda_bytecode).
 LAMBDA_RUNTIME ?= python3.13
@@ -82,13 +84,13 @@ test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECK
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
+	@$(TOOLS_ENV) $(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
 
 token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
 	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
 bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
-	@$(PY) -m tools.bench
+	@$(TOOLS_ENV) $(PY) -m tools.bench
 
 openapi: $(VENV)/.installed ## Write openapi.json, the API's OpenAPI 3.1 document (from the routes and models)
 	@$(PY) -m tools.openapi

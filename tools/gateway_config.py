@@ -12,16 +12,16 @@ import hashlib
 import os
 import re
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 from tools.authorizers import RouteAuthorization, emulator_principals, load_route_authorizations
 from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 from tools.emulator import ACCOUNT_ID as EMULATOR_ACCOUNT_ID
 from tools.gateway_cors import CorsConfig
+from tools.route_match import match_template, segments
 from tools.runtime import FunctionSpec
 
 # The HTTP API's own limit on an integration (timeout_milliseconds defaults to and caps at 30 s).
@@ -71,25 +71,19 @@ class RouteMatch:
     path_parameters: dict[str, str]
 
 
-def _match_path(route: Route, segments: Sequence[str]) -> dict[str, str] | None:
-    pattern = route.segments
-    params: dict[str, str] = {}
-    for index, part in enumerate(pattern):
-        if part.startswith("{") and part.endswith("+}"):
-            rest = segments[index:]
-            if not rest or not any(rest):
-                return None
-            params[part[1:-2]] = unquote("/".join(rest))
-            return params
-        if index >= len(segments):
-            return None
-        if part.startswith("{") and part.endswith("}"):
-            if not segments[index]:
-                return None
-            params[part[1:-1]] = unquote(segments[index])
-        elif part != segments[index]:
-            return None
-    return params if len(segments) == len(pattern) else None
+def _match_path(route: Route, path: str) -> dict[str, str] | None:
+    """The route's path parameters for `path`: the router's matcher, plus API Gateway's greedy
+    `{proxy+}` (one or more trailing segments, joined with `/`)."""
+    if not route.is_greedy:
+        return match_template(route.path, path)
+    parts = segments(path)
+    fixed = len(route.segments) - 1
+    if len(parts) <= fixed:
+        return None
+    params = match_template("/" + "/".join(route.segments[:fixed]), "/".join(parts[:fixed]))
+    if params is None:
+        return None
+    return {**params, route.segments[-1][1:-2]: "/".join(parts[fixed:])}
 
 
 def match_route(routes: Iterable[Route], method: str, path: str) -> RouteMatch | None:
@@ -99,7 +93,6 @@ def match_route(routes: Iterable[Route], method: str, path: str) -> RouteMatch |
     segments first), then a greedy one; a route for the method before ANY; `$default` last.
     """
     method = method.upper()
-    segments = path.strip("/").split("/") if path.strip("/") else []
     candidates: list[tuple[tuple[int, int, int], RouteMatch]] = []
     default: Route | None = None
     for route in routes:
@@ -108,7 +101,7 @@ def match_route(routes: Iterable[Route], method: str, path: str) -> RouteMatch |
             continue
         if route.method not in (method, ANY):
             continue
-        params = _match_path(route, segments)
+        params = _match_path(route, path)
         if params is None:
             continue
         tier = 2 if route.is_greedy else 1 if route.has_variables else 0

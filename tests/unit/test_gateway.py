@@ -79,6 +79,17 @@ def test_contract_routes_match_like_api_gateway(
     assert match.path_parameters == params
 
 
+def test_the_bench_sends_the_routers_paths() -> None:
+    from tools.bench.cases import ROUTE_PATHS, user_event
+
+    assert set(ROUTE_PATHS) == {key.split(" ", 1)[1] for key in ROUTER.route_keys()}
+    event = user_event("GET", "/users/u-1")
+    assert (event["routeKey"], event["pathParameters"]) == (
+        "GET /users/{user_id}",
+        {"user_id": "u-1"},
+    )
+
+
 def test_exact_path_beats_path_variable_beats_greedy_path() -> None:
     routes = [Route("GET /pets/{proxy+}"), Route("GET /pets/{id}"), Route("GET /pets/dog")]
     assert _route_key(routes, "GET", "/pets/dog") == "GET /pets/dog"
