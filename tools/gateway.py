@@ -58,6 +58,7 @@ from tools.gateway_cors import CorsConfig
 from tools.gateway_docs import DocsPages, swagger_ui_dir
 from tools.gateway_http import (
     MAX_BODY_BYTES,
+    SERVE_KWARGS,
     HttpRequest,
     HttpResponse,
     gateway_error,
@@ -507,7 +508,9 @@ def start_gateway(
         server.server_close()
         gateway.close()
         raise
-    thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs=SERVE_KWARGS, name="gateway", daemon=True
+    )
     thread.start()
     first = next(iter(pools.values()), None)
     return LocalGateway(

@@ -174,6 +174,10 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+# serve_forever's arguments: shutdown() waits up to one poll interval (0.5 s by default).
+SERVE_KWARGS = {"poll_interval": 0.05}
+
+
 def serve(handle: Handle, host: str, port: int) -> BaseWSGIServer:
     """A bound, threaded werkzeug server for `handle`; run `serve_forever()` on a thread."""
     return make_server(

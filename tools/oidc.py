@@ -103,7 +103,8 @@ def encode_jwt(header: Mapping[str, Any], claims: Mapping[str, Any], key: RSAKey
             return jwt.encode(dict(header), dict(claims), None, algorithms=["none"])  # type: ignore[arg-type]
     if alg not in RSA_ALGORITHMS or key is None:
         raise ValueError(f"cannot sign with alg {alg!r}")
-    signer = RSAKey.import_key(key.as_dict(private=True) | {"alg": alg})
+    # joserfc signs only with the alg a key is for; another alg needs the key re-imported (0.1 s).
+    signer = key if key.alg == alg else RSAKey.import_key(key.as_dict(private=True) | {"alg": alg})
     return jwt.encode(dict(header), dict(claims), signer, algorithms=[alg], default_type=None)
 
 
@@ -279,7 +280,10 @@ class LocalIssuer:
         self.port = self._server.port
         self.state.save(self.state_dir)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="oidc-issuer", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll
+            name="oidc-issuer",
+            daemon=True,
         )
         self._thread.start()
         return self

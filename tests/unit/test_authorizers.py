@@ -24,6 +24,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from joserfc.jwk import RSAKey
 from moto import mock_aws
 
@@ -662,7 +663,12 @@ def _pyjwt_token(issuer: Issuer, *, alg: str = "RS256", headers: Any = None, **c
     body = access_token_claims(issuer=issuer.url, audience=AUDIENCE, sub="user-1", now=NOW)
     body.update(claims)
     header = {"kid": issuer.local.kid, **(headers or {})}
-    return pyjwt.encode(body, private_pem(issuer.local.key), algorithm=alg, headers=header)
+    if issuer.local.kid not in _pyjwt_keys:  # loading a PEM checks the key: 0.1 s
+        _pyjwt_keys[issuer.local.kid] = load_pem_private_key(private_pem(issuer.local.key), None)
+    return pyjwt.encode(body, _pyjwt_keys[issuer.local.kid], algorithm=alg, headers=header)
+
+
+_pyjwt_keys: dict[str, Any] = {}
 
 
 def test_token_signed_by_pyjwt_is_accepted_with_its_claims(

@@ -36,7 +36,7 @@ from tools.gateway import (
     match_route,
     package_sha256,
 )
-from tools.gateway_http import serve
+from tools.gateway_http import SERVE_KWARGS, serve
 from tools.runtime import (
     InitError,
     InvokeResult,
@@ -435,7 +435,7 @@ def test_preflight_is_answered_by_the_gateway_not_the_function() -> None:
 def served() -> Iterator[tuple[str, int, StandInPool]]:
     gateway, pool = _gateway(OK)
     server = serve(gateway.handle, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=SERVE_KWARGS, daemon=True)
     thread.start()
     yield "127.0.0.1", server.port, pool
     server.shutdown()
