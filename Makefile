@@ -25,7 +25,7 @@ AUTH ?=
 # make local VARS=environments/prod.tfvars applies an environment's variables (and its authorization).
 VARS ?=
 
-.PHONY: help venv build test lint typecheck checkov local token bench clean fmt openapi browser docs
+.PHONY: help venv build check test lint typecheck checkov local token bench clean fmt openapi browser docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ browser: ## Install headless Chromium for the /docs browser test (apt, once)
 	@command -v chromium >/dev/null || command -v google-chrome >/dev/null || { \
 	  echo "==> installing Chromium (apt) for the browser test"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+check: lint typecheck ## The inner loop, under a minute: lint, types and the unit tests (no emulator, no Terraform)
+	@$(PY) -m pytest tests/unit -q -n 2 -p no:cacheprovider
 
 test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
