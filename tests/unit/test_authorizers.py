@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from tools.authorizers import (
     load_route_authorizations,
     render_claim,
 )
+from tools.gateway_http import HttpRequest
 from tools.oidc import (
     DISCOVERY_PATH,
     LocalIssuer,
@@ -58,26 +58,8 @@ NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 AUDIENCE = "users-api-test"
 
 
-@dataclass
-class FakeRequest:
-    """The part of tools.gateway.HttpRequest that authorization reads."""
-
-    method: str
-    target: str
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @property
-    def raw_path(self) -> str:
-        return self.target.split("?", 1)[0] or "/"
-
-    @property
-    def raw_query_string(self) -> str:
-        return self.target.split("?", 1)[1] if "?" in self.target else ""
-
-    def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        return ",".join(values) if values else None
+# The request authorization reads: the local front's own (method, target, headers, body).
+FakeRequest = HttpRequest
 
 
 # ------------------------------------------------------------------------------------------ JWT
@@ -559,11 +541,11 @@ def test_authorization_without_a_date_header_is_403_incomplete(iam: IamAuthorize
 
 
 def test_route_without_authorization_is_granted_with_no_context() -> None:
-    assert RouteAuthorization().check(FakeRequest("GET", "/hello")) == Grant(None)
+    assert RouteAuthorization().check(FakeRequest("GET", "/hello", [])) == Grant(None)
 
 
 def test_route_whose_type_cannot_be_enforced_is_refused_not_waved_through() -> None:
-    result = RouteAuthorization("CUSTOM").check(FakeRequest("GET", "/users"))
+    result = RouteAuthorization("CUSTOM").check(FakeRequest("GET", "/users", []))
     assert isinstance(result, Denial)
     assert result.status == 500
 
