@@ -41,6 +41,7 @@ from tools.authorizers import (
     load_route_authorizations,
     render_claim,
 )
+from tools.emulator import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
 from tools.gateway_http import HttpRequest
 from tools.oidc import (
     DISCOVERY_PATH,
@@ -389,8 +390,8 @@ def signed(
     *,
     body: bytes = b"",
     headers: dict[str, str] | None = None,
-    access_key: str = "test",
-    secret_key: str = "test",
+    access_key: str = ACCESS_KEY_ID,
+    secret_key: str = SECRET_ACCESS_KEY,
     region: str = "us-east-1",
     service: str = "execute-api",
     at: datetime = SIGNED_AT,
@@ -408,7 +409,7 @@ def signed(
 
 @pytest.fixture
 def iam() -> IamAuthorizer:
-    principals = emulator_principals("test", "test", "123456789012")
+    principals = emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID)
     return IamAuthorizer(principals, "us-east-1", clock=lambda: SIGNED_AT.timestamp() + 30)
 
 
@@ -423,7 +424,7 @@ def test_signed_request_passes_the_iam_identity(iam: IamAuthorizer) -> None:
     assert isinstance(result, Grant)
     assert result.context == {
         "iam": {
-            "accessKey": "test",
+            "accessKey": ACCESS_KEY_ID,
             "accountId": "123456789012",
             "callerId": result.context["iam"]["userId"],
             "cognitoIdentity": None,
@@ -506,7 +507,7 @@ def test_signature_for_another_service_or_region_is_403(iam: IamAuthorizer) -> N
 
 
 def test_stale_signature_is_403_signature_expired() -> None:
-    principals = emulator_principals("test", "test", "123456789012")
+    principals = emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID)
     checked_at = SIGNED_AT.timestamp() + 5 * 60 + 1
     iam = IamAuthorizer(principals, "us-east-1", clock=lambda: checked_at)
     assert_iam_denied(
@@ -519,7 +520,7 @@ def test_stale_signature_is_403_signature_expired() -> None:
 
 
 def test_signature_from_the_future_is_403() -> None:
-    principals = emulator_principals("test", "test", "123456789012")
+    principals = emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID)
     iam = IamAuthorizer(principals, "us-east-1", clock=lambda: SIGNED_AT.timestamp() - 301)
     assert_iam_denied(
         iam.check(signed("GET", "/users/01")),
@@ -584,7 +585,7 @@ def test_route_authorizations_are_read_from_the_deployed_api(apigw: Any, issuer:
         api_id,
         routes,
         region="us-east-1",
-        principals=emulator_principals("test", "test", "123456789012"),
+        principals=emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID),
         fetch=issuer.fetch,
         clock=lambda: NOW,
     )
