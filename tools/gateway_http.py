@@ -89,7 +89,15 @@ def request_line_and_header_values_size(request_line: str, values: list[str]) ->
     )
 
 
-class _Handler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
+    """werkzeug's request handler without its per-request log line (the servers here log their own,
+    or are stand-ins that should not log at all)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
+
+
+class _Handler(QuietHandler):
     """werkzeug's handler, with the header quota checked before the application runs."""
 
     def parse_request(self) -> bool:
@@ -120,12 +128,8 @@ class _Handler(WSGIRequestHandler):
         return environ
 
     def send_response(self, code: int, message: str | None = None) -> None:
-        # The gateway writes its own Date and no Server header; werkzeug's log line is replaced
-        # by the gateway's access log.
+        # The gateway writes its own Date and no Server header (and its own access log).
         self.send_response_only(code, message)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 def read_request(environ: dict[str, Any]) -> HttpRequest | HttpResponse:

@@ -42,7 +42,9 @@ from typing import Any
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from joserfc.util import urlsafe_b64decode, urlsafe_b64encode
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from tools.gateway_http import QuietHandler
 
 REPO = Path(__file__).resolve().parent.parent
 STATE_DIR = REPO / ".local" / "oidc"
@@ -199,11 +201,6 @@ def mint(
     return encode_jwt({"alg": "RS256", "typ": "JWT", "kid": state.kid}, claims, key)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass  # quiet: make local prints its own lines
-
-
 class LocalIssuer:
     """The issuer's HTTP server on its own thread, and its signing key."""
 
@@ -275,7 +272,7 @@ class LocalIssuer:
         if self._server is not None:
             return self
         self._server = make_server(
-            self.host, self.port, self._application, threaded=True, request_handler=_QuietHandler
+            self.host, self.port, self._application, threaded=True, request_handler=QuietHandler
         )
         self.port = self._server.port
         self.state.save(self.state_dir)
