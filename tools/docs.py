@@ -3,9 +3,9 @@
     python -m tools.docs            # rewrite the tables in docs/configuration.md (make docs)
     python -m tools.docs --check    # exit 1 if docs/configuration.md is stale (the tests run it)
 
-Reads every root `*.tf` (they are `terraform fmt`-formatted: blocks start at column 0) for
-`variable "x" {...}` and `output "x" {...}` blocks and takes their top-level `type`,
-`description`, `default` and `sensitive` as written. The tables live between the markers
+Reads every root `*.tf` with the one HCL reader (tools/hcl.py, python-hcl2) for `variable` and
+`output` blocks and takes their top-level `type`, `description`, `default` and `sensitive` as
+HCL text. The tables live between the markers
 `<!-- BEGIN inputs -->` / `<!-- END inputs -->` and the same pair for `outputs`.
 
 `replace_between` is the one way a generated part enters a page: `make bench` (tools/bench)
@@ -16,62 +16,36 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from tools import hcl
 
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
 DOCS = REPO / "docs"
 CONFIGURATION = DOCS / "configuration.md"
-_BLOCK = re.compile(r'^(variable|output) "([^"]+)" \{\n(.*?)^\}', re.MULTILINE | re.DOTALL)
 
 
 @dataclass(frozen=True)
 class Block:
     kind: str
     name: str
-    attributes: dict[str, str]  # top-level attribute -> its HCL expression, as written
-
-
-def _top_level_attributes(body: str) -> dict[str, str]:
-    """Attributes at depth 0 of a block body (nested blocks such as validation are skipped)."""
-    attributes: dict[str, str] = {}
-    lines = body.splitlines()
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        match = re.match(r"^  ([a-z_]+)\s*=\s*(.*)$", line)
-        if match:
-            name, value = match.groups()
-            depth = _depth(value)
-            while depth > 0 and index + 1 < len(lines):
-                index += 1
-                value += "\n" + lines[index]
-                depth += _depth(lines[index])
-            attributes[name] = value.strip()
-        elif re.match(r"^  [a-z_]+ \{$", line):  # a nested block: skip to its end
-            depth = 1
-            while depth > 0 and index + 1 < len(lines):
-                index += 1
-                depth += _depth(lines[index])
-        index += 1
-    return attributes
-
-
-def _depth(text: str) -> int:
-    without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
-    return sum(without_strings.count(c) for c in "{[(") - sum(
-        without_strings.count(c) for c in "}])"
-    )
+    attributes: dict[str, str]  # top-level attribute -> its HCL expression (tools.hcl)
 
 
 def blocks(root: Path = REPO) -> list[Block]:
     found: list[Block] = []
     for path in sorted(root.glob("*.tf")):
-        for kind, name, body in _BLOCK.findall(path.read_text()):
-            found.append(Block(kind, name, _top_level_attributes(body)))
+        for kind in ("variable", "output"):
+            for name, contents in hcl.blocks(path, kind).items():
+                attributes = {
+                    key: hcl.expression(raw)
+                    for key, raw in contents.items()
+                    if not hcl.is_block(raw)  # nested blocks such as validation
+                }
+                found.append(Block(kind, name, attributes))
     return found
 
 

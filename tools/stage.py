@@ -67,7 +67,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -78,7 +77,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import docs
+from tools import docs, hcl
 from tools.build import QUERY, write_zip
 from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
@@ -173,20 +172,11 @@ def _tostring(value: Any) -> str:
     return str(value)
 
 
-_LITERAL = re.compile(
-    r'^([a-z_][a-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|true|false|-?[0-9.]+)\s*(?:#.*)?$'
-)
-
-
 def tfvars_literals(path: Path) -> dict[str, Any]:
-    """The top-level `name = <string|bool|number>` assignments of a .tfvars file (lists, maps
-    and expressions are left to Terraform)."""
-    values: dict[str, Any] = {}
-    for line in path.read_text().splitlines():
-        match = _LITERAL.match(line.rstrip())
-        if match:
-            values[match.group(1)] = json.loads(match.group(2))
-    return values
+    """The top-level `name = <string|bool|number>` assignments of a .tfvars file (lists and maps
+    are left to Terraform), read by the one HCL reader (tools/hcl.py)."""
+    values = hcl.tfvars(path)
+    return {k: v for k, v in values.items() if isinstance(v, str | bool | int | float)}
 
 
 def build_query(variables: Mapping[str, Any], root: Path = REPO) -> dict[str, str]:

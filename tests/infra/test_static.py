@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import build
+from tools import build, hcl
 from tools.stage import BUILD_PROGRAM, EXTERNAL_RESULT, REPO, RUNTIMES_JSON, build_query, build_zip
 
 ROOT_TF = sorted(REPO.glob("*.tf"))
@@ -52,7 +52,8 @@ def test_real_configuration_holds_no_emulator_endpoints_or_credentials() -> None
 
 
 def _locals(path: Path) -> set[str]:
-    return set(re.findall(r"^\s*(lambda_package_\w+)\s*=", path.read_text(), re.MULTILINE))
+    names = {name for block in hcl.load(path).get("locals", []) for name in block}
+    return {name for name in names if name.startswith("lambda_package_")}
 
 
 def test_offline_package_file_exposes_the_same_locals_as_the_real_one() -> None:
@@ -126,28 +127,15 @@ def test_real_and_staged_roots_each_have_exactly_one_required_providers_block() 
     assert "hashicorp/external" in PACKAGE_TF.read_text()
 
 
-def _block(text: str, header: str) -> str:
-    """The body of the first `header {` ... matching `}` in text."""
-    opening = text.index("{", text.index(header))
-    depth = 0
-    for index in range(opening, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
-        if depth == 0:
-            return text[opening + 1 : index]
-    raise ValueError(f"{header} is not closed")
-
-
 def test_offline_stand_in_runs_the_real_program_with_the_real_query() -> None:
     """The seam: package.tf's data "external" and tools/stage.py run one program, one query."""
-    external = _block(PACKAGE_TF.read_text(), 'data "external" "lambda_package"')
-    program = re.search(r"program\s*=\s*(\[.*?\])", external)
-    assert program, external
-    assert re.findall(r'"([^"]*)"', program.group(1)) == [
+    external = hcl.blocks(PACKAGE_TF, "data")["external.lambda_package"]
+    assert hcl.value(external["program"]) == [
         "python3",
         "${path.module}/" + BUILD_PROGRAM[0],
         *BUILD_PROGRAM[1:],
     ]
-    query = dict(re.findall(r"^\s*(\w+)\s*=\s*(.+?)\s*$", _block(external, "query"), re.MULTILINE))
+    query = {key: hcl.expression(raw) for key, raw in external["query"].items()}
     # Each key carries its variable as a string: as is, or through tostring() (which
     # tools.stage.build_query mirrors for bools).
     assert {key: re.sub(r"^tostring\((.*)\)$", r"\1", value) for key, value in query.items()} == {
@@ -179,8 +167,8 @@ def test_supported_runtimes_are_one_list_for_terraform_the_build_and_the_docs() 
     runtimes = json.loads((REPO / RUNTIMES_JSON).read_text())
     assert runtimes == ["python3.11", "python3.12", "python3.13"]  # datetime.UTC needs 3.11
     assert list(build.RUNTIMES) == runtimes
-    variables = (REPO / "variables.tf").read_text()
-    validation = _block(_block(variables, 'variable "lambda_runtime"'), "validation")
+    variable = hcl.blocks(REPO / "variables.tf", "variable")["lambda_runtime"]
+    (validation,) = variable["validation"]
     reads = f'jsondecode(file("${{path.module}}/{RUNTIMES_JSON}"))'
-    assert f"condition     = contains({reads}, var.lambda_runtime)" in validation
-    assert "python3.1" not in validation  # no second copy of the list
+    assert hcl.expression(validation["condition"]) == f"contains({reads}, var.lambda_runtime)"
+    assert "python3.1" not in str(validation)  # no second copy of the list
