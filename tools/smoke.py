@@ -5,19 +5,15 @@
     python -m tools.smoke --url "$API_URL" --auth iam                   # SigV4, ambient credentials
 
 What it is for: proving that a deployed stack (`make local`, a pipeline's environment, a preview
-stack) answers the way the README says, before anyone else relies on it. It runs, in order:
-/hello, /openapi.json, create with and without a user_id, get by ?id= and by ?email=, PATCH with
-the ETag as If-Match, a stale If-Match (412, nothing written), PUT, DELETE and the 404 after it,
-and a 400's error shape (nothing written). One line per flow, then a summary; exit code 0 when
-every flow passed, 1 when one failed, 2 when it could not start (bad arguments, no token).
+stack) answers the way the README says: /hello, /openapi.json, create with and without a user_id,
+get by ?id= and ?email=, PATCH with the ETag as If-Match, a stale If-Match (412), PUT, a 400's
+error shape, DELETE and the 404 after it. One line per flow, then a summary; exit code 0 when all
+passed, 1 when one failed, 2 when it could not start. It creates only users carrying a prefix
+unique to the run (`smoke-<12 hex>`; with JWT, a create without user_id makes the token holder's
+own profile, only if it did not exist), deletes them all, also after a failure or Ctrl-C, and
+never lists users nor touches one it did not create.
 
-It creates only users whose ids, names and e-mail addresses carry a prefix unique to the run
-(`smoke-<12 hex>`; with JWT, a create without user_id makes the token holder's own profile, and
-only if it did not exist), deletes every user it created, also when a flow fails or on Ctrl-C,
-and never lists users nor touches one it did not create.
-
-Authorization (`--auth`, default `auto`: read from the security scheme the API's /openapi.json
-declares):
+Authorization (`--auth`, default `auto`: the security scheme the API's /openapi.json declares):
 
 - `jwt`: a bearer token with the admin scope, from SMOKE_TOKEN (or --token), or fetched with the
   OAuth client-credentials grant from SMOKE_TOKEN_URL with SMOKE_CLIENT_ID / SMOKE_CLIENT_SECRET
@@ -25,8 +21,6 @@ declares):
 - `iam`: requests signed with SigV4 (botocore) with the ambient AWS credentials; the region is
   --region, else the one in an execute-api host name, else the SDK's configured region;
 - `none`: unauthenticated.
-
-Only the standard library and botocore (for SigV4 and the credential chain) are used.
 """
 
 from __future__ import annotations
@@ -43,7 +37,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
 AUTH_MODES = ("auto", "none", "jwt", "iam")
@@ -115,11 +109,12 @@ def sigv4(region: str | None, url: str) -> Signer:
 def client_credentials_token(
     token_url: str, client_id: str, secret: str, scope: str, audience: str | None = None
 ) -> str:
-    """An access token from an OAuth 2.0 token endpoint (client-credentials grant, RFC 6749 4.4)."""
+    """An access token from an OAuth 2.0 token endpoint (client-credentials grant, RFC 6749 4.4;
+    the client's id and secret form-encoded into HTTP Basic, section 2.3.1)."""
     form = {"grant_type": "client_credentials", "scope": scope}
     if audience:
         form["audience"] = audience
-    basic = base64.b64encode(f"{quote(client_id)}:{quote(secret)}".encode()).decode()
+    basic = base64.b64encode(f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()).decode()
     request = Request(
         token_url,
         data=urlencode(form).encode(),
