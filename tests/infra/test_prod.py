@@ -376,7 +376,12 @@ def test_in_canary_mode_terraform_publishes_a_version_but_leaves_the_alias_to_co
     function and does not touch `live`; an all_at_once stack moves it (tests/package)."""
     stack = prod_stack.stack
     stack.terraform(
-        "plan", "-input=false", "-var=log_level=DEBUG", "-out=canary.tfplan", step="plan"
+        "plan",
+        "-input=false",
+        "-refresh=false",  # the state was just applied
+        "-var=log_level=DEBUG",
+        "-out=canary.tfplan",
+        step="plan",
     )
     shown = json.loads(stack.terraform("show", "-json", "canary.tfplan", step="show").stdout)
     changes = {c["address"]: c["change"] for c in shown["resource_changes"]}
