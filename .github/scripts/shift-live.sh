@@ -45,7 +45,7 @@ while :; do
       echo "::error::CodeDeploy ${deployment} ${status}: live went back to version ${current}"
       exit 1
       ;;
-    *) sleep 15 ;;
+    *) sleep "${SHIFT_POLL_SECONDS:-15}" ;;
   esac
 done
 echo "live serves version ${target}"
