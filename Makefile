@@ -84,13 +84,13 @@ test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECK
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
 	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
 
-token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
-	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
-
 # The token goes through the environment, not the command line (ps would show it).
 smoke: $(VENV)/.installed ## Smoke test a deployed API, cleaning up after itself: make smoke URL=<api_url> [TOKEN=<admin bearer token>] [AUTH=iam]
 	@test -n "$(URL)" || { echo "error: make smoke URL=<api_url> (e.g. http://127.0.0.1:$(API_PORT) or terraform output -raw api_url)"; exit 2; }
 	@SMOKE_TOKEN="$${TOKEN:-$$SMOKE_TOKEN}" $(PY) -m tools.smoke --url "$(URL)" $(if $(AUTH),--auth $(AUTH))
+
+token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
+	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
 bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
 	@$(PY) -m tools.bench
