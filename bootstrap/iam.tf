@@ -83,7 +83,7 @@ data "aws_iam_policy_document" "plan_trust" {
 # --- Deploy roles: read and write this environment's stack and its state ----------------------
 
 data "aws_iam_policy_document" "deploy" {
-  for_each = local.stack_prefixes
+  for_each = local.deploy_scopes
 
   statement {
     sid       = "ListStateBucket"
@@ -94,14 +94,14 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "ReadWriteOwnState"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${local.state_keys[each.key]}"]
+    resources = ["${aws_s3_bucket.state.arn}/${local.deploy_state_keys[each.key]}"]
   }
 
   # use_lockfile: the lock is an object written with If-None-Match next to the state, then deleted.
   statement {
     sid       = "LockOwnState"
     actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${local.state_keys[each.key]}.tflock"]
+    resources = ["${aws_s3_bucket.state.arn}/${local.deploy_state_keys[each.key]}.tflock"]
   }
 
   statement {
@@ -197,7 +197,7 @@ data "aws_iam_policy_document" "deploy" {
     condition {
       test     = "StringEquals"
       variable = "iam:PermissionsBoundary"
-      values   = [local.boundary_policy_arn[each.key]]
+      values   = [local.deploy_boundary_arns[each.key]]
     }
   }
 
@@ -279,7 +279,7 @@ data "aws_iam_policy_document" "deploy" {
     }
 
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "aws:RequestTag/Environment"
       values   = [each.key]
     }
@@ -292,7 +292,7 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:apigateway:${local.region}::/apis/??????????"]
 
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "aws:ResourceTag/Environment"
       values   = [each.key]
     }
@@ -327,13 +327,13 @@ data "aws_iam_policy_document" "deploy" {
     # Only this environment's API, and it stays this environment's: no re-tagging another
     # environment's API into reach of ChangeOwnHttpApi.
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "aws:ResourceTag/Environment"
       values   = [each.key]
     }
 
     condition {
-      test     = "StringEqualsIfExists"
+      test     = "StringLikeIfExists"
       variable = "aws:RequestTag/Environment"
       values   = [each.key]
     }
@@ -404,6 +404,69 @@ data "aws_iam_policy_document" "deploy" {
       values   = [local.region]
     }
   }
+
+  # Gradual deploys (the main stack's codedeploy.tf, deployment_strategy canary or linear): the
+  # application, its traffic-shifting configuration and deployment group, by the stack's name;
+  # CodeDeploy's service role may be passed to CodeDeploy only.
+  statement {
+    sid = "ManageCodeDeploy"
+    actions = [
+      "codedeploy:CreateApplication",
+      "codedeploy:CreateDeploymentConfig",
+      "codedeploy:CreateDeploymentGroup",
+      "codedeploy:DeleteApplication",
+      "codedeploy:DeleteDeploymentConfig",
+      "codedeploy:DeleteDeploymentGroup",
+      "codedeploy:GetApplication",
+      "codedeploy:GetDeploymentConfig",
+      "codedeploy:GetDeploymentGroup",
+      "codedeploy:ListTagsForResource",
+      "codedeploy:TagResource",
+      "codedeploy:UntagResource",
+      "codedeploy:UpdateDeploymentGroup",
+    ]
+    resources = [
+      "arn:${format(local.arn_region, "codedeploy")}:application:${each.value}",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentconfig:${each.value}-*",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentgroup:${each.value}/${each.value}-live",
+    ]
+  }
+
+  # The pipeline hands each new version to CodeDeploy (an inline AppSpec, registered as the
+  # application's revision) and waits for the shift.
+  statement {
+    sid = "ShiftTrafficWithCodeDeploy"
+    actions = [
+      "codedeploy:CreateDeployment",
+      "codedeploy:GetApplicationRevision",
+      "codedeploy:GetDeployment",
+      "codedeploy:RegisterApplicationRevision",
+    ]
+    resources = [
+      "arn:${format(local.arn_region, "codedeploy")}:application:${each.value}",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentgroup:${each.value}/${each.value}-live",
+    ]
+  }
+
+  statement {
+    sid       = "PassCodeDeployRole"
+    actions   = ["iam:PassRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/${each.value}-codedeploy"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["codedeploy.amazonaws.com"]
+    }
+  }
+
+  # A smoke test that fails after the deploy: the pipeline points `live` back at the version it
+  # served before.
+  statement {
+    sid       = "RollBackTheLiveAlias"
+    actions   = ["lambda:GetAlias", "lambda:UpdateAlias"]
+    resources = ["arn:${format(local.arn_region, "lambda")}:function:${each.value}:live"]
+  }
 }
 
 resource "aws_iam_role" "deploy" {
@@ -426,7 +489,7 @@ resource "aws_iam_role_policy" "deploy" {
 # --- The ceiling of every role the deploy roles create (the function's execution role) ---------
 
 data "aws_iam_policy_document" "function_boundary" {
-  for_each = local.stack_prefixes
+  for_each = local.deploy_scopes
 
   statement {
     sid = "UseOwnTables"
@@ -474,6 +537,23 @@ data "aws_iam_policy_document" "function_boundary" {
       variable = "aws:RequestedRegion"
       values   = [local.region]
     }
+  }
+
+  # CodeDeploy's service role (codedeploy.tf): move the `live` alias, read the rollback alarms.
+  statement {
+    sid = "ShiftOwnLiveAlias"
+    actions = [
+      "lambda:GetAlias",
+      "lambda:GetProvisionedConcurrencyConfig",
+      "lambda:UpdateAlias",
+    ]
+    resources = ["arn:${format(local.arn_region, "lambda")}:function:${each.value}:live"]
+  }
+
+  statement {
+    sid       = "ReadOwnAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["arn:${format(local.arn_region, "cloudwatch")}:alarm:${each.value}-*"]
   }
 }
 

@@ -101,11 +101,12 @@ AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 # Every AWS service the provider calls for this configuration (kms: the optional CMK, and reading
 # a table with SSE; route53: the optional custom domain's record; appautoscaling: PROVISIONED;
-# s3: the bootstrap/ root's state bucket).
+# s3: the bootstrap/ root's state bucket; codedeploy: a gradual deployment_strategy).
 SERVICES = (
     "apigatewayv2",
     "appautoscaling",
     "cloudwatch",
+    "codedeploy",
     "dynamodb",
     "iam",
     "kms",
