@@ -19,6 +19,9 @@ checked in the plan instead):
 - `apigatewayv2_domain_status`: moto stores a custom domain's configuration as sent, without
   the status, regional endpoint and hosted zone AWS adds (and returns an empty mutual TLS
   block AWS omits); the provider waits for AVAILABLE and the Route 53 alias needs the endpoint.
+
+IAM is enforced: tools/emulator_iam.py holds those shims (the local principals, trust policies,
+and which services are evaluated resource-level and which action-level).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
+
+from tools import emulator_iam
 
 # us-east-1's hosted zone of regional API Gateway endpoints (AWS's documented value).
 APIGATEWAY_REGIONAL_ZONE_ID = "Z1UJRXOUMOOFQ8"
@@ -192,6 +197,7 @@ SHIMS: dict[str, Callable[[], None]] = {
         lambda_provisioned_concurrency,
         appautoscaling_tags,
         apigatewayv2_domain_status,
+        *emulator_iam.SHIMS,
     )
 }
 

@@ -531,6 +531,7 @@ def load_function(
         version=config.get("Version", "$LATEST"),
         region=region,
         log_format=str((config.get("LoggingConfig") or {}).get("LogFormat") or "Text"),
+        role=config.get("Role", ""),
     )
 
 
@@ -943,8 +944,9 @@ def start_gateway(
     """
     import boto3
 
+    # The emulator's administrator (it enforces IAM); the function gets its own role's keys.
     session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY, region_name=region
     )
     apigw = session.client("apigatewayv2", endpoint_url=endpoint_url)
     lambda_client = session.client("lambda", endpoint_url=endpoint_url)
