@@ -12,6 +12,9 @@ the action everywhere; these named shims (installed by tools/emulator_shims.py) 
   `lambda.amazonaws.com` let it in (`iam_trust_principals`). tools/runtime.py uses it to get the
   function's execution-role credentials, as Lambda does. Any other access key is refused
   (InvalidClientTokenId); AWS has no such users, they are this emulator's stand-ins.
+- `iam_signature_of_empty_bodies`: moto checks the signature of a request without a body (a REST
+  GET, DELETE such as Lambda's GetFunction from the Terraform provider) over its parsed parameters
+  instead of the empty payload that was signed, and refuses it; the shim signs the empty body.
 - `iam_trust_principals`: moto compares a trust policy's principal only with `AWS` principals and
   fails with a server error on a `Service` or `Federated` one. The shim matches `AWS` principals by
   ARN, by account root and `*`, a `Service` principal by its stand-in user above, and never a
@@ -125,6 +128,20 @@ def iam_trust_principals() -> None:
     IAMPolicyStatement.is_action_permitted = is_action_permitted  # type: ignore[method-assign]
 
 
+def iam_signature_of_empty_bodies() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase._create_aws_request
+
+    def create_aws_request(self: Any) -> Any:
+        request = original(self)
+        if not self._body and self._method != "POST":  # a POST's form is its parsed parameters
+            request.data = b""  # moto signs its parsed parameters (here: the headers) instead
+        return request
+
+    IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
+
+
 def iam_action_level_elsewhere() -> None:
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.iam.access_control import IAMPolicyStatement
@@ -208,4 +225,10 @@ def dynamodb_resource_level() -> None:
     DynamoHandler._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
 
 
-SHIMS = (iam_principals, iam_trust_principals, iam_action_level_elsewhere, dynamodb_resource_level)
+SHIMS = (
+    iam_principals,
+    iam_signature_of_empty_bodies,
+    iam_trust_principals,
+    iam_action_level_elsewhere,
+    dynamodb_resource_level,
+)
