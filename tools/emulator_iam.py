@@ -25,14 +25,24 @@ the action everywhere; these named shims (installed by tools/emulator_shims.py) 
   and checks each, with the action IAM uses for it: TransactWriteItems is authorised as PutItem /
   UpdateItem / DeleteItem / ConditionCheckItem per item, TransactGetItems as GetItem, as AWS does.
   A refusal is DynamoDB's own 400 AccessDeniedException.
+- `iam_action_prefixes`: moto names an action after the service's signing name; CloudWatch signs
+  as `monitoring` but its IAM actions are `cloudwatch:*`.
+- `iam_wildcards`: moto reads a policy's `*` as a regex and its `?` as a regex quantifier (so
+  `/apis/??????????` fails); the shim matches IAM's wildcards: `*` any run, `?` one character.
+- `apigateway_http_verbs`: API Gateway's IAM actions are HTTP verbs on resource paths
+  (`apigateway:POST` on `arn:aws:apigateway:<region>::/apis`); moto checks its operation names
+  (`apigateway:CreateApi`) on `*`. The shim checks the verb on the path's ARN, resource-level.
+- `apigatewayv2_api_ids`: an HTTP API's id is 10 characters on AWS (bootstrap/'s deploy roles
+  rely on it: `/apis/??????????`), 8 in moto; the shim gives APIs AWS's length.
 - `iam_action_level_elsewhere`: where moto cannot name the resource (it evaluates `*`), any
   statement's `Resource` matches, so the check is action-level instead of always failing.
 
-Resource-level (the policy's `Resource` is compared with the real ARN): DynamoDB (this shim), IAM
-operations on an existing role (`RoleName`), STS AssumeRole (the role), S3 (bucket/key) and SQS
-(an existing queue). Action-level (any `Resource` matches): every other service and operation --
-Lambda, API Gateway, CloudWatch Logs and alarms, KMS, SSM, SNS, Application Auto Scaling, X-Ray,
-IAM operations without a role (CreateRole, policies, OIDC providers) and SQS CreateQueue. moto
+Resource-level (the policy's `Resource` is compared with the real ARN): DynamoDB and API Gateway's
+HTTP APIs (these shims), IAM operations on an existing role (`RoleName`), STS AssumeRole (the
+role), S3 (bucket/key) and SQS (an existing queue). Action-level (any `Resource` matches): every
+other service and operation -- Lambda, CloudWatch Logs and alarms, KMS, SSM, SNS, Application
+Auto Scaling, X-Ray, Cognito, IAM operations without a role (CreateRole, policies, OIDC
+providers) and SQS CreateQueue. moto
 ignores `NotResource` and most `Condition` blocks (only `StringEquals` on `sts:ExternalId` in trust
 policies is evaluated): a condition never narrows an Allow, and a Deny with a condition always
 applies.
@@ -161,6 +171,70 @@ def iam_action_level_elsewhere() -> None:
     IAMPolicyStatement._check_element_matches = matches  # type: ignore[method-assign]
 
 
+# Services whose SigV4 signing name is not their IAM action prefix.
+IAM_PREFIXES = {"monitoring": "cloudwatch"}
+
+
+def iam_action_prefixes() -> None:
+    from moto.iam.access_control import IAMRequestBase
+
+    original = IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        service, _, action = self._action.partition(":")
+        self._action = f"{IAM_PREFIXES.get(service, service)}:{action}"
+
+    IAMRequestBase.__init__ = init  # type: ignore[method-assign]
+
+
+def iam_wildcards() -> None:
+    import re
+
+    from moto.iam.access_control import IAMPolicyStatement
+
+    def match(pattern: str, string: str) -> re.Match[str] | None:
+        # IAM's wildcards: `*` any run of characters, `?` exactly one; nothing else is special.
+        regex = "".join(
+            ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
+        )
+        return re.match(f"^{regex}$", string, re.DOTALL)
+
+    IAMPolicyStatement._match = staticmethod(match)  # type: ignore[method-assign,assignment]
+
+
+def apigatewayv2_api_ids() -> None:
+    import random
+    import string
+
+    from moto.apigatewayv2.models import Api
+
+    original = Api.__init__
+
+    def init(self: Any, region: str, *args: Any, **kwargs: Any) -> None:
+        original(self, region, *args, **kwargs)
+        alphabet = string.ascii_lowercase + string.digits
+        self.api_id = "".join(random.choice(alphabet) for _ in range(10))
+        self.api_endpoint = f"https://{self.api_id}.execute-api.{region}.amazonaws.com"
+
+    Api.__init__ = init  # type: ignore[method-assign]
+
+
+def apigateway_http_verbs() -> None:
+    from moto.apigatewayv2.responses import ApiGatewayV2Response
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMRequest
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        path = self.path.removeprefix("/v2")
+        arn = f"arn:aws:apigateway:{self.region}::{path}"
+        ActionAuthenticatorMixin._authenticate_and_authorize_action(
+            self, _contained(IAMRequest, self.method), arn
+        )
+
+    ApiGatewayV2Response._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
+
+
 def dynamodb_requests(
     action: str, body: dict[str, Any], region: str, account_id: str
 ) -> list[tuple[str, str]]:
@@ -227,6 +301,10 @@ def dynamodb_resource_level() -> None:
 
 SHIMS = (
     iam_principals,
+    iam_action_prefixes,
+    iam_wildcards,
+    apigatewayv2_api_ids,
+    apigateway_http_verbs,
     iam_signature_of_empty_bodies,
     iam_trust_principals,
     iam_action_level_elsewhere,
