@@ -202,7 +202,6 @@ POLICY_ATTRIBUTES = {
     "aws_kms_key": "policy",
     "aws_sns_topic_policy": "policy",
     "aws_s3_bucket_policy": "policy",
-    "aws_lambda_permission": None,  # not a document
 }
 
 
@@ -210,8 +209,8 @@ def rendered_policies(stack: Stack) -> dict[str, str]:
     """Every policy document in the stack's state, keyed by resource address."""
     documents = {}
     for address, attributes in stack.resources().items():
-        attribute = POLICY_ATTRIBUTES.get(address.split(".", 1)[0])
-        if attribute and attributes.get(attribute):
+        attribute = POLICY_ATTRIBUTES.get(address.split(".", 1)[0], "")
+        if attributes.get(attribute):
             documents[address] = attributes[attribute]
     return documents
 
