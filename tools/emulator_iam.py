@@ -34,6 +34,8 @@ the action everywhere; these named shims (installed by tools/emulator_shims.py) 
   (`apigateway:CreateApi`) on `*`. The shim checks the verb on the path's ARN, resource-level.
 - `apigatewayv2_api_ids`: an HTTP API's id is 10 characters on AWS (bootstrap/'s deploy roles
   rely on it: `/apis/??????????`), 8 in moto; the shim gives APIs AWS's length.
+- `iam_permissions_boundaries`: moto ignores a role's permissions boundary; the shim also
+  requires the boundary policy to allow what an assumed role does, as AWS does.
 - `iam_action_level_elsewhere`: where moto cannot name the resource (it evaluates `*`), any
   statement's `Resource` matches, so the check is action-level instead of always failing.
 
@@ -150,6 +152,33 @@ def iam_signature_of_empty_bodies() -> None:
         return request
 
     IAMRequestBase._create_aws_request = create_aws_request  # type: ignore[method-assign]
+
+
+def iam_permissions_boundaries() -> None:
+    from moto.iam.access_control import (
+        AssumedRoleAccessKey,
+        IAMPolicy,
+        IAMRequestBase,
+        PermissionResult,
+    )
+
+    original = IAMRequestBase.check_action_permitted
+
+    def check_action_permitted(self: Any, resource: str) -> None:
+        original(self, resource)
+        key = self._access_key
+        if not isinstance(key, AssumedRoleAccessKey) or self._action == "sts:GetCallerIdentity":
+            return
+        boundary = self.backend.get_role(key._owner_role_name).permissions_boundary_arn
+        if boundary is None:
+            return
+        result = IAMPolicy(self.backend.get_policy(boundary)).is_action_permitted(
+            self._action, resource
+        )
+        if result != PermissionResult.PERMITTED:
+            self._raise_access_denied()
+
+    IAMRequestBase.check_action_permitted = check_action_permitted  # type: ignore[method-assign]
 
 
 def iam_action_level_elsewhere() -> None:
@@ -307,6 +336,7 @@ SHIMS = (
     apigateway_http_verbs,
     iam_signature_of_empty_bodies,
     iam_trust_principals,
+    iam_permissions_boundaries,
     iam_action_level_elsewhere,
     dynamodb_resource_level,
 )

@@ -30,6 +30,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from tools.emulator import ACCOUNT_ID, Emulator
+from tools.emulator_iam import LAMBDA_SERVICE_KEY
 from tools.stage import REPO, Stack, StackError
 
 pytestmark = pytest.mark.slow
@@ -192,6 +193,44 @@ def test_plan_role_plans_with_no_changes(
     except StackError as error:
         pytest.fail(f"{environment} under the plan role: {error}", pytrace=False)
     assert plan.exit_code == 0, plan.changes
+
+
+def test_the_function_role_works_within_the_pipelines_boundary(
+    emulator: Emulator, pipeline: dict[str, Stack]
+) -> None:
+    # A role the deploy role creates carries the function boundary (bootstrap/); on AWS what the
+    # function may do is its policy AND the boundary, and the emulator evaluates both.
+    import boto3
+
+    for environment, stack in pipeline.items():
+        outputs = stack.outputs()
+        role = emulator.client("lambda").get_function(FunctionName=outputs["function_name"])[
+            "Configuration"
+        ]["Role"]
+        sts = boto3.client(
+            "sts",
+            endpoint_url=emulator.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=LAMBDA_SERVICE_KEY,
+            aws_secret_access_key=LAMBDA_SERVICE_KEY,
+        )
+        assumed = sts.assume_role(RoleArn=role, RoleSessionName=outputs["function_name"])
+        session = boto3.Session(
+            aws_access_key_id=assumed["Credentials"]["AccessKeyId"],
+            aws_secret_access_key=assumed["Credentials"]["SecretAccessKey"],
+            aws_session_token=assumed["Credentials"]["SessionToken"],
+            region_name="us-east-1",
+        )
+        dynamodb = session.client("dynamodb", endpoint_url=emulator.endpoint)
+        found = dynamodb.get_item(
+            TableName=outputs["users_table_name"], Key={"user_id": {"S": "nobody"}}
+        )
+        assert "Item" not in found, environment
+        if outputs.get("kms_key_arn"):  # prod: Lambda decrypts the environment as the role
+            kms = session.client("kms", endpoint_url=emulator.endpoint)
+            key = kms.generate_data_key(KeyId=outputs["kms_key_arn"], KeySpec="AES_256")
+            plain = kms.decrypt(CiphertextBlob=key["CiphertextBlob"])["Plaintext"]
+            assert plain == key["Plaintext"], environment
 
 
 # Attributes that hold a policy document, by resource type.
