@@ -165,6 +165,25 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # The `live` alias API Gateway invokes (every environment) and its provisioned concurrency
+  # (prod): both are addressed as <function>:<qualifier>.
+  statement {
+    sid = "ManageLiveAliasAndItsConcurrency"
+    actions = [
+      "lambda:CreateAlias",
+      "lambda:DeleteAlias",
+      "lambda:DeleteProvisionedConcurrencyConfig",
+      "lambda:GetAlias",
+      "lambda:GetProvisionedConcurrencyConfig",
+      "lambda:PutProvisionedConcurrencyConfig",
+      "lambda:UpdateAlias",
+    ]
+    resources = [
+      "arn:${format(local.arn_region, "lambda")}:function:${each.value}:*",
+      "arn:${format(local.arn_region, "lambda")}:function:${each.value}-*:*",
+    ]
+  }
+
   statement {
     sid = "ReadAndTagFunctionRoles"
     actions = [
@@ -336,6 +355,130 @@ data "aws_iam_policy_document" "deploy" {
       test     = "StringLikeIfExists"
       variable = "aws:RequestTag/Environment"
       values   = [each.key]
+    }
+  }
+
+  # PROVISIONED tables (prod): auto scaling of their capacity. Scalable targets and policies are
+  # addressed by random ids, so registering is scoped to the region's DynamoDB targets and the
+  # list actions, which support no resource-level permissions, to the region.
+  statement {
+    sid = "ScaleTableCapacity"
+    actions = [
+      "application-autoscaling:DeleteScalingPolicy",
+      "application-autoscaling:DeregisterScalableTarget",
+      "application-autoscaling:ListTagsForResource",
+      "application-autoscaling:PutScalingPolicy",
+      "application-autoscaling:RegisterScalableTarget",
+      "application-autoscaling:TagResource",
+      "application-autoscaling:UntagResource",
+    ]
+    resources = ["arn:${format(local.arn_region, "application-autoscaling")}:scalable-target/*"]
+  }
+
+  statement {
+    sid = "ListTableCapacityScaling"
+    actions = [
+      "application-autoscaling:DescribeScalableTargets",
+      "application-autoscaling:DescribeScalingPolicies",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+  }
+
+  # The first RegisterScalableTarget for a DynamoDB table creates this service-linked role with
+  # the caller's rights; it is AWS's own role and nothing else may be created through this.
+  statement {
+    sid       = "CreateDynamoDbScalingServiceLinkedRole"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["dynamodb.application-autoscaling.amazonaws.com"]
+    }
+  }
+
+  # The stack's CMK (kms_key_enabled, prod). Key ids are random: a key is created only with the
+  # stack's Project/Environment tags and managed or used only while it carries them.
+  statement {
+    sid       = "CreateStackKeyWithStackTags"
+    actions   = ["kms:CreateKey"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Project"
+      values   = [var.name]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  # CreateGrant/Encrypt/Decrypt/GenerateDataKey: DynamoDB, Lambda and CloudWatch Logs use the key
+  # with the deployer's rights when a table, function environment or log group is set up with it.
+  statement {
+    sid = "ManageAndUseStackKey"
+    actions = [
+      "kms:CreateAlias",
+      "kms:CreateGrant",
+      "kms:Decrypt",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:EnableKeyRotation",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["arn:${format(local.arn_region, "kms")}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.name]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  # An alias is authorised on the alias and on its key (the statement above).
+  statement {
+    sid       = "NameStackKey"
+    actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
+    resources = ["arn:${format(local.arn_region, "kms")}:alias/${each.value}"]
+  }
+
+  # ListAliases supports no resource-level permissions; it returns names and key ids only.
+  statement {
+    sid       = "ListKeyAliases"
+    actions   = ["kms:ListAliases"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
     }
   }
 
@@ -607,10 +750,12 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid = "ReadFunctions"
     actions = [
+      "lambda:GetAlias",
       "lambda:GetFunction",
       "lambda:GetFunctionCodeSigningConfig",
       "lambda:GetFunctionConfiguration",
       "lambda:GetPolicy",
+      "lambda:GetProvisionedConcurrencyConfig",
       "lambda:GetRuntimeManagementConfig",
       "lambda:ListTags",
       "lambda:ListVersionsByFunction",
@@ -651,6 +796,57 @@ data "aws_iam_policy_document" "plan" {
       "arn:${local.partition}:apigateway:${local.region}::/apis/*",
       "arn:${local.partition}:apigateway:${local.region}::/tags/*",
     ]
+  }
+
+  statement {
+    sid = "ReadTableCapacityScaling"
+    actions = [
+      "application-autoscaling:DescribeScalableTargets",
+      "application-autoscaling:DescribeScalingPolicies",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+  }
+
+  statement {
+    sid       = "ReadScalableTargetTags"
+    actions   = ["application-autoscaling:ListTagsForResource"]
+    resources = ["arn:${format(local.arn_region, "application-autoscaling")}:scalable-target/*"]
+  }
+
+  # The stacks' CMKs, by their Project tag (key ids are random).
+  statement {
+    sid = "ReadStackKeys"
+    actions = [
+      "kms:DescribeKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListResourceTags",
+    ]
+    resources = ["arn:${format(local.arn_region, "kms")}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.name]
+    }
+  }
+
+  statement {
+    sid       = "ListKeyAliases"
+    actions   = ["kms:ListAliases"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
   }
 
   statement {

@@ -24,6 +24,9 @@ checked in the plan instead):
   empty (and empty structures AWS omits). The shim stores Lambda traffic-routing configurations
   (Create/Get/DeleteDeploymentConfig, refusing to delete one a group uses), deletes applications
   and groups, and returns a group's alarms as created. No deployment shifts traffic here.
+
+IAM is enforced: tools/emulator_iam.py holds those shims (the local principals, trust policies,
+and which services are evaluated resource-level and which action-level).
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
+
+from tools import emulator_iam
 
 # us-east-1's hosted zone of regional API Gateway endpoints (AWS's documented value).
 APIGATEWAY_REGIONAL_ZONE_ID = "Z1UJRXOUMOOFQ8"
@@ -270,6 +275,7 @@ SHIMS: dict[str, Callable[[], None]] = {
         appautoscaling_tags,
         apigatewayv2_domain_status,
         codedeploy_lambda_deployments,
+        *emulator_iam.SHIMS,
     )
 }
 
