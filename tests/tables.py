@@ -55,12 +55,19 @@ TABLES: dict[str, dict[str, Any]] = {
 TTL_ATTRIBUTES = {"idempotency": IDEMPOTENCY_TTL_ATTRIBUTE}
 
 
-def create_tables(client: Any, users_table: str, emails_table: str, idempotency_table: str) -> None:
-    """Create the three tables with `client` (a boto3 DynamoDB client)."""
-    client.create_table(TableName=users_table, **USERS_TABLE)
-    client.create_table(TableName=emails_table, **EMAILS_TABLE)
-    client.create_table(TableName=idempotency_table, **IDEMPOTENCY_TABLE)
-    client.update_time_to_live(
-        TableName=idempotency_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": IDEMPOTENCY_TTL_ATTRIBUTE},
-    )
+def create_tables(client: Any, names: dict[str, str]) -> None:
+    """Create every table of TABLES with `client` (a boto3 DynamoDB client), named by `names`
+    (the tables map's key -> the table's name), with its TTL where it has one."""
+    for key, table in TABLES.items():
+        client.create_table(TableName=names[key], **table)
+        if key in TTL_ATTRIBUTES:
+            client.update_time_to_live(
+                TableName=names[key],
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTES[key]},
+            )
+
+
+def hash_key(key: str) -> str:
+    """The hash key attribute of table `key`."""
+    schema = TABLES[key]["KeySchema"]
+    return str(next(part["AttributeName"] for part in schema if part["KeyType"] == "HASH"))

@@ -279,7 +279,7 @@ def test_package_serves_requests_under_the_function_python(
         aws_access_key_id=AWS_ENV["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=AWS_ENV["AWS_SECRET_ACCESS_KEY"],
     )
-    create_tables(dynamodb, users, emails, keys)
+    create_tables(dynamodb, {"users": users, "emails": emails, "idempotency": keys})
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         # Lambda's order: the function's code first, then the runtime's boto3.

@@ -16,14 +16,16 @@ import pytest
 from moto import mock_aws
 
 from tests.contract import contract_for
-from tests.tables import LIST_INDEX, create_tables
+from tests.tables import LIST_INDEX, TABLES, create_tables, hash_key
 from tools.events import http_api_event
 from tools.roundtrips import counting_calls
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-USERS_TABLE = "users-test-users"
-EMAILS_TABLE = "users-test-user-emails"
-IDEMPOTENCY_TABLE = "users-test-idempotency"
+# Every table of the tables map (tests/tables.py), named as a test stack would name it.
+TABLE_NAMES = {key: f"users-test-{key}" for key in TABLES}
+USERS_TABLE = TABLE_NAMES["users"]
+EMAILS_TABLE = TABLE_NAMES["emails"]
+IDEMPOTENCY_TABLE = TABLE_NAMES["idempotency"]
 
 # The function's environment, as Terraform sets it (the region and credentials are the SDK's).
 os.environ.update(
@@ -31,9 +33,7 @@ os.environ.update(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "USERS_TABLE": USERS_TABLE,
-        "EMAILS_TABLE": EMAILS_TABLE,
-        "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
+        **{f"{key.upper()}_TABLE": name for key, name in TABLE_NAMES.items()},
         "LIST_INDEX": LIST_INDEX,
     }
 )
@@ -129,19 +129,15 @@ def _mocked_tables() -> Iterator[Any]:
     """One `mock_aws` for the unit tests, with the tables as Terraform declares them."""
     with mock_aws():
         client = boto3.client("dynamodb")
-        create_tables(client, USERS_TABLE, EMAILS_TABLE, IDEMPOTENCY_TABLE)
+        create_tables(client, TABLE_NAMES)
         yield client
 
 
 @pytest.fixture
 def dynamodb(_mocked_tables: Any) -> Any:
-    """The mocked DynamoDB client, with both tables emptied for this test."""
+    """The mocked DynamoDB client, with every table emptied for this test."""
     client = _mocked_tables
-    for table, key in (
-        (USERS_TABLE, "user_id"),
-        (EMAILS_TABLE, "email"),
-        (IDEMPOTENCY_TABLE, "idempotency_key"),
-    ):
+    for table, key in ((TABLE_NAMES[k], hash_key(k)) for k in TABLES):
         for item in client.scan(TableName=table, ProjectionExpression=key)["Items"]:
             client.delete_item(TableName=table, Key={key: item[key]})
     return client

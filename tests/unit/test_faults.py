@@ -35,10 +35,10 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from moto.core.models import botocore_stubber
 
+from tests.tables import TABLES, hash_key
 from tests.unit.conftest import (
-    EMAILS_TABLE,
     IDEMPOTENCY_TABLE,
-    USERS_TABLE,
+    TABLE_NAMES,
     make_event,
     stored_emails,
     stored_users,
@@ -397,11 +397,7 @@ class Rig:
 
         The seed is created through the handler once; later tests restore its items directly.
         """
-        for table, key in (
-            (USERS_TABLE, "user_id"),
-            (EMAILS_TABLE, "email"),
-            (IDEMPOTENCY_TABLE, "idempotency_key"),
-        ):
+        for table, key in ((TABLE_NAMES[k], hash_key(k)) for k in TABLES):
             for item in self.dynamodb.scan(TableName=table)["Items"]:
                 self.dynamodb.delete_item(TableName=table, Key={key: item[key]})
         if not _SEEDED:
@@ -422,7 +418,7 @@ class Rig:
                 json.dumps(item, sort_keys=True)
                 for item in self.dynamodb.scan(TableName=table)["Items"]
             )
-            for table in (USERS_TABLE, EMAILS_TABLE, IDEMPOTENCY_TABLE)
+            for table in TABLE_NAMES.values()
         }
 
 

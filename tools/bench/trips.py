@@ -118,7 +118,10 @@ def count_round_trips(cases: list[TripCase] = TRIP_CASES) -> list[dict[str, Any]
     saved_services = app.SERVICES
     try:
         with mock_aws():
-            create_tables(boto3.client("dynamodb"), USERS_TABLE, EMAILS_TABLE, IDEMPOTENCY_TABLE)
+            create_tables(
+                boto3.client("dynamodb"),
+                {"users": USERS_TABLE, "emails": EMAILS_TABLE, "idempotency": IDEMPOTENCY_TABLE},
+            )
             app.SERVICES = app.build_services()
             for body in SEEDS:
                 app.handler(user_event("POST", "/users", json_body=body), None)
