@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 
+from tools.bearer_token import process_alive
 from tools.emulator import Emulator, EmulatorError, free_port
 from tools.local import auth_variables
 from tools.oidc import LocalIssuer
@@ -150,18 +151,8 @@ def _remove_stacks_of_dead_sessions() -> None:
     """Staged stacks of killed sessions (their emulator is gone with them)."""
     for workdir in STACKS_DIR.glob("pytest-*"):
         pid = workdir.name.removeprefix("pytest-").split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @pytest.fixture(scope="session")

@@ -27,7 +27,8 @@ class TokenError(Exception):
     """No token can be minted; the message says why and what to do."""
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (ours or another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -58,7 +59,7 @@ def token_for(
         ) from None
     except (ValueError, KeyError) as error:
         raise TokenError(f"{state_dir / STATE_FILE} is unreadable ({error}): remove it") from None
-    if not _alive(state.pid):
+    if not process_alive(state.pid):
         raise TokenError(
             f"the local OIDC issuer {state.issuer} is not running (process {state.pid} is gone): "
             "start make local AUTH=jwt again"

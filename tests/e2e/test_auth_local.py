@@ -199,6 +199,17 @@ def test_admin_may_act_on_any_profile(jwt: JwtClient) -> None:
     assert jwt.as_user(admin, "DELETE", f"/users/{owner}").status == 204
 
 
+def test_an_admin_scope_in_an_scp_array_is_honoured_through_the_front(
+    jwt: JwtClient, oidc_issuer: LocalIssuer
+) -> None:
+    # Okta/Entra style: `scp` as a JSON array. The front renders it as API Gateway does,
+    # "[users/admin openid]", and the function must read the admin scope out of that string.
+    admin = _signed(oidc_issuer, _claims(oidc_issuer, sub="ops", scp=["users/admin", "openid"]))
+    assert jwt.as_user(admin, "GET", "/users?limit=5").status == 200
+    reader = _signed(oidc_issuer, _claims(oidc_issuer, sub="ops", scp=["openid", "profile"]))
+    assert jwt.as_user(reader, "GET", "/users?limit=5").status == 403
+
+
 def test_preflight_is_never_authorized(jwt: JwtClient) -> None:
     reply = jwt.request(
         "OPTIONS",
