@@ -97,10 +97,13 @@ def test_function_configuration(emulator_stack: EmulatorStack) -> None:
     assert function["MemorySize"] == emulator_stack.variables["lambda_memory_mb"]
     assert function["Timeout"] == emulator_stack.variables["lambda_timeout_seconds"] < 30
     assert function["TracingConfig"] == {"Mode": "PassThrough"}
+    # Every table of the tables map reaches the function as <KEY>_TABLE.
+    tables = {f"{key.upper()}_TABLE": table["name"] for key, table in outputs["tables"].items()}
+    assert tables["USERS_TABLE"] == outputs["users_table_name"]
+    assert tables["EMAILS_TABLE"] == outputs["emails_table_name"]
+    assert tables["IDEMPOTENCY_TABLE"] == outputs["idempotency_table_name"]
     assert function["Environment"]["Variables"] == {
-        "USERS_TABLE": outputs["users_table_name"],
-        "EMAILS_TABLE": outputs["emails_table_name"],
-        "IDEMPOTENCY_TABLE": outputs["idempotency_table_name"],
+        **tables,
         "LIST_INDEX": LIST_INDEX,
         "LOG_LEVEL": "INFO",
         "AUTHORIZATION": "NONE",
