@@ -13,7 +13,6 @@ provider "aws" {
 locals {
   prefix        = "${var.name}-${var.environment}"
   function_name = local.prefix
-  list_index    = "created-index"
   alias_name    = "live"
   provisioned   = var.billing_mode == "PROVISIONED"
   kms_key_arn   = var.kms_key_enabled ? aws_kms_key.main[0].arn : null
@@ -24,7 +23,7 @@ locals {
   function_environment = merge(
     { for key, table in aws_dynamodb_table.tables : upper("${key}_TABLE") => table.name },
     {
-      LIST_INDEX = local.list_index
+      LIST_INDEX = one(keys(local.tables.users.indexes)) # the newest-first listing
       LOG_LEVEL  = var.log_level
       # auth.tf: what the gateway checked, and what the function lets a caller do.
       AUTHORIZATION = var.authorization
@@ -76,7 +75,7 @@ locals {
       # Newest-first listing: write-sharded (list_shard) so creates spread over partitions,
       # sorted by created_key. KEYS_ONLY: a name or email change never rewrites the index entry.
       indexes = {
-        (local.list_index) = {
+        "created-index" = {
           hash_key        = "list_shard"
           range_key       = "created_key"
           projection_type = "KEYS_ONLY"

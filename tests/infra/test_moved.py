@@ -8,7 +8,6 @@ One apply of each layout on the session's emulator, under their own name.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -108,22 +107,9 @@ def test_plan_moves_every_table_and_destroys_nothing(migration: Migration) -> No
     }
     for change in changes.values():
         assert change["change"]["actions"] == ["no-op"], change["address"]
-    # Nothing else changes either (same names, IAM statements, alarms, parameters, routes), but
-    # for one in-place update: the dashboard now lists the transactional tables' conflict
-    # metrics in the map's key order; the same metrics, in another order.
-    assert [(c.address, c.actions) for c in migration.plan.changes] == [
-        ("aws_cloudwatch_dashboard.main[0]", ("update",))
-    ]
-    dashboard = migration.plan.resource_change("aws_cloudwatch_dashboard.main[0]")["change"]
-    before, after = (json.loads(dashboard[when]["dashboard_body"]) for when in ("before", "after"))
-    assert before != after
-    assert _sorted_metrics(before) == _sorted_metrics(after)
-
-
-def _sorted_metrics(body: dict[str, Any]) -> list[Any]:
-    for widget in body["widgets"]:
-        widget["properties"]["metrics"].sort(key=json.dumps)
-    return list(body["widgets"])
+    # Nor is anything else destroyed or replaced (the layouts may differ in what they add).
+    destroyed = [(c.address, c.actions) for c in migration.plan.changes if "delete" in c.actions]
+    assert destroyed == []
 
 
 def test_tables_and_their_items_survive_the_new_layout(

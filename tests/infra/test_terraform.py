@@ -228,3 +228,38 @@ def test_runtime_near_its_deprecation_date_warns_and_plans(emulator_stack: Emula
         f"after it), and from {_day(90)} Lambda refuses to update functions on it: move to a "
         "newer runtime of lambda/runtimes.json."
     ]
+
+
+# --- The tables' indexes (main.tf's table_indexes check) ---------------------------------------
+
+
+def _checks(plan_json: dict[str, Any]) -> dict[str, str]:
+    return {
+        c["address"]["to_display"]: c["status"]
+        for c in plan_json.get("checks", [])
+        if c["address"]["kind"] == "check"
+    }
+
+
+def test_index_changed_in_the_map_is_not_applied_but_warned_about(
+    emulator_stack: EmulatorStack,
+) -> None:
+    """The price of leaving index capacity to auto scaling: Terraform does not change an existing
+    table's indexes; the check says so instead of planning nothing in silence."""
+    stack = emulator_stack.stack
+    main = stack.workdir / "main.tf"
+    original = main.read_text()
+    assert original.count('projection_type = "KEYS_ONLY"') == 1
+    main.write_text(original.replace('projection_type = "KEYS_ONLY"', 'projection_type = "ALL"'))
+    try:
+        stack.terraform("plan", "-input=false", "-refresh=false", "-out=index.tfplan", step="plan")
+        shown = json.loads(stack.terraform("show", "-json", "index.tfplan", step="show").stdout)
+    finally:
+        main.write_text(original)
+
+    tables = [c for c in shown["resource_changes"] if c["type"] == "aws_dynamodb_table"]
+    assert {c["change"]["actions"][0] for c in tables} == {"no-op"}
+    assert _checks(shown)["check.table_indexes"] == "fail"
+    [check] = [c for c in shown["checks"] if c["address"]["to_display"] == "check.table_indexes"]
+    [problem] = [p["message"] for i in check["instances"] for p in i.get("problems", [])]
+    assert problem.startswith("The indexes in local.tables differ from the tables' own")
