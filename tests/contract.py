@@ -134,5 +134,6 @@ class Contract:
 def contract_for(mode: str) -> Contract:
     """The contract of the document the function serves in authorization `mode`."""
     from users_api import openapi
+    from users_api.api import INFO, ROUTER
 
-    return Contract(openapi.build(mode))
+    return Contract(openapi.build(ROUTER, INFO, mode))

@@ -24,8 +24,9 @@ def render(authorization: str = "NONE") -> str:
     """The document's text, built by the function's own code (lambda/ on the child's path)."""
     env = {**os.environ, "PYTHONPATH": str(REPO / "lambda")}
     code = (
-        "import sys; from users_api.openapi import committed_text as text;"
-        " sys.stdout.write(text(sys.argv[1]))"
+        "import sys; from users_api.api import INFO, ROUTER;"
+        " from users_api.openapi import committed_text as text;"
+        " sys.stdout.write(text(ROUTER, INFO, sys.argv[1]))"
     )
     return subprocess.run(
         [sys.executable, "-c", code, authorization],

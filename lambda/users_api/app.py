@@ -3,7 +3,7 @@
 Module-level work is cold-start work: the DynamoDB client is created once per execution
 environment and reused by every invocation. Where it connects is the AWS SDK's business
 (`AWS_REGION`, `AWS_ENDPOINT_URL`, ...); the table names and the authorization mode come from the
-function's environment.
+function's environment. The API's routes are composed in users_api.api.
 
 Each request gets a deadline (users_api.deadline) and ends with one structured log line
 (logger `users_api.request`: request id, route key, status, latency, caller, cold start) — never
@@ -22,17 +22,18 @@ import boto3
 
 # Loads the package's compiled core at init, so a package built for another Python or CPU fails
 # here (pydantic/pydantic#6557: "No module named 'pydantic_core._pydantic_core'"), not on the
-# first write. The floor pays this too; the models are built on first use (see routes.py).
+# first write. The floor pays this too; the models are built on first use (users.routes).
 import pydantic_core  # noqa: F401
 from botocore.config import Config
 
 from users_api import auth, deadline
+from users_api.api import ROUTER
+from users_api.dynamo import Dynamo, Tables
 from users_api.errors import HttpError
 from users_api.http import Request, Response, error_response, json_response, parse_event
 from users_api.idempotency import IdempotencyStore
-from users_api.paging import PageTokens
-from users_api.routes import ROUTER, Services
-from users_api.store import Tables, UserStore
+from users_api.services import Services
+from users_api.users import UserRepository
 
 # Only our loggers: the root logger's level is the runtime's (Lambda's `logging_config`), and
 # raising it would let botocore's INFO chatter into every cold start's logs.
@@ -57,8 +58,9 @@ else:
 
 
 def build_services() -> Services:
-    """The store, token codec, idempotency store and auth settings, from the environment."""
-    tables = Tables.from_environment()
+    """The DynamoDB gateway, repositories, idempotency store and auth settings, from the
+    environment (a missing table name fails here, at init, not on a request)."""
+    tables = Tables.from_environment(os.environ)
     client = boto3.client("dynamodb", config=_CLIENT_CONFIG)
     # The SDK's own retries stop at the request's deadline too.
     client.meta.events.register("before-send.dynamodb", deadline.refuse_late_attempts)
@@ -67,13 +69,15 @@ def build_services() -> Services:
         "needs-retry.dynamodb",
         deadline.stop_late_retries,  # type: ignore[arg-type]
     )
-    store = UserStore(client, tables)
-    return Services(
-        store=store,
-        tokens=PageTokens(tables.users),
-        idempotency=IdempotencyStore(store, tables.idempotency),
+    db = Dynamo(client)
+    services = Services(
+        db=db,
+        tables=tables,
+        idempotency=IdempotencyStore(db, tables.name("idempotency")),
         auth=auth.Settings.from_environment(),
     )
+    services.repository(UserRepository)
+    return services
 
 
 SERVICES = build_services()

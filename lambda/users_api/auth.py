@@ -73,13 +73,28 @@ def caller_of(authorizer: Mapping[str, Any], settings: Settings) -> Caller:
             raise Unauthorized(
                 "A valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
             )
-        scopes = jwt.get("scopes") or str(claims.get("scope") or claims.get("scp") or "").split()
+        scopes = jwt.get("scopes") or claim_values(claims.get("scope") or claims.get("scp"))
         return Caller(f"jwt:{sub}", user_id=sub, admin=settings.admin_scope in scopes)
     iam = authorizer.get("iam") or {}
     arn = iam.get("userArn")
     if not isinstance(arn, str) or not arn:
         raise Unauthorized("A SigV4-signed request is required")
     return Caller(f"iam:{arn}", admin=True)
+
+
+def claim_values(claim: Any) -> list[str]:
+    """The values of a JWT claim as API Gateway hands it to the function.
+
+    The JWT authorizer renders every claim as a string: an array claim (Okta's or Entra ID's
+    `scp`: `["users/admin", "openid"]`) arrives as `"[users/admin openid]"`, a space-delimited
+    one (OAuth's `scope`) as it is. Both give ["users/admin", "openid"]; so does a real list.
+    """
+    if isinstance(claim, list):
+        return [str(value) for value in claim]
+    text = str(claim or "").strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    return text.split()
 
 
 def require_admin(caller: Caller, what: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,12 @@ from users_api.errors import BadRequest, HttpError, PayloadTooLarge
 
 MAX_BODY_BYTES = 64 * 1024
 JSON_CONTENT_TYPE = "application/json"
+# If-Match: only entity tags this API issues (`"<version>"`, no leading zero, at most 18 digits)
+# can match; anything else, and headers longer or with more tags than any client needs, match
+# nothing (412). Strong comparison, so weak tags (W/"1") never match either.
+_ETAG = re.compile(r'"([1-9][0-9]{0,17})"')
+MAX_IF_MATCH_LENGTH = 1024
+MAX_IF_MATCH_TAGS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +175,17 @@ def _body(event: dict[str, Any]) -> bytes | None:
 
 def _too_large() -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body exceeds {MAX_BODY_BYTES} bytes")
+
+
+def if_match_versions(request: Request) -> set[int] | None:
+    """Versions allowed by `If-Match` (strong comparison), None when absent or `*`."""
+    header = request.header("if-match")
+    if header is None or header.strip() == "*":
+        return None
+    tags = header.split(",")
+    if len(header) > MAX_IF_MATCH_LENGTH or len(tags) > MAX_IF_MATCH_TAGS:
+        return set()
+    return {int(match.group(1)) for tag in tags if (match := _ETAG.fullmatch(tag.strip()))}
 
 
 def path_segments(path: str) -> list[str]:

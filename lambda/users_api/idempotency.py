@@ -1,8 +1,9 @@
-"""`Idempotency-Key` on `POST /users` (IETF httpapi draft "The Idempotency-Key HTTP Header Field").
+"""`Idempotency-Key` on creates (IETF httpapi draft "The Idempotency-Key HTTP Header Field").
 
+Any repository's create can take part; it needs only the DynamoDB gateway (users_api.dynamo).
 A create with a key first *claims* it (PutItem, conditional: the key is new, expired, or an
-abandoned claim whose lease ran out), then writes the user in one transaction with the claim's
-completion (the response to replay), so "the user exists" and "the key answered 201" can never
+abandoned claim whose lease ran out), then writes the new item in one transaction with the claim's
+completion (the response to replay), so "the item exists" and "the key answered 201" can never
 disagree. Then:
 
 - the same key and body again within 24 hours: the stored response (status, body, Location,
@@ -25,7 +26,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Final
 
-from users_api.store import TOKEN_KEY, ConditionFailed, StoreError, UserStore, new_token
+from users_api.dynamo import TOKEN_KEY, ConditionFailed, Dynamo, StoreError, new_token
 
 KEY_ATTRIBUTE: Final = "idempotency_key"
 TTL_S: Final = 24 * 3600
@@ -76,8 +77,8 @@ def fingerprint(body: bytes | None) -> str:
 
 
 class IdempotencyStore:
-    def __init__(self, store: UserStore, table: str) -> None:
-        self._store = store
+    def __init__(self, db: Dynamo, table: str) -> None:
+        self._db = db
         self._table = table
 
     def claim(self, caller: str, key: str, body_fingerprint: str) -> Claim:
@@ -85,7 +86,7 @@ class IdempotencyStore:
         now = int(time.time())
         claim = Claim(f"{caller}#{key}", new_token())
         try:
-            self._store.write(
+            self._db.write(
                 "put_item",
                 key,
                 TableName=self._table,
@@ -146,7 +147,7 @@ class IdempotencyStore:
         """Give the key back after a failed create (only while it is still this request's claim)."""
         # Completed after all, or taken over: then nothing of ours is left to release.
         with contextlib.suppress(ConditionFailed):
-            self._store.write(
+            self._db.write(
                 "delete_item",
                 claim.key,
                 TableName=self._table,

@@ -1,14 +1,17 @@
-"""The API's OpenAPI 3.1 document, built from the route table and the pydantic models.
+"""An OpenAPI 3.1 document, built from a composed router (`build(router, info, mode)`).
 
-Nothing here is written by hand twice: the operations come from the dispatcher's routes and the
-`routing.Doc` each carries (summary, body, success and error statuses, parameters), the schemas
-from the models' JSON Schema (pydantic's `models_json_schema`, `$defs` as `components/schemas`),
-and the security scheme from the function's authorization mode (env AUTHORIZATION).
+Nothing here names a resource or is written by hand twice: the operations come from the router's
+routes and the `routing.Doc` each carries (summary, body, statuses, parameters, `Location`,
+`ETag`, links, tag), the schemas and parameters from the routers' `Components` (pydantic's
+`models_json_schema`, `$defs` as `components/schemas`), the title and description from the
+`ApiInfo` the API gives, and the security scheme from the authorization mode (env AUTHORIZATION).
+The router is an argument, as Starlette's schema generator takes the routes: no router imports
+this module at import time.
 
-Served by `GET /openapi.json`, built on its first request: importing this module imports pydantic
-and the models, which a cold start that serves users never pays for (routes.py). `make openapi`
-(`python -m tools.openapi`) writes the committed openapi.json; tests/unit/test_openapi.py fails
-when that file, the route table and Terraform's routes disagree.
+Served by `GET /openapi.json` (users_api.api), built on its first request: importing this module
+imports pydantic and the models, which a cold start that serves the API never pays for. `make
+openapi` (`python -m tools.openapi`) writes the committed openapi.json; tests/unit/test_openapi.py
+fails when that file, the route table and Terraform's routes disagree.
 """
 
 from __future__ import annotations
@@ -19,14 +22,12 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import JsonSchemaMode, SkipJsonSchema, models_json_schema
 
-from users_api import models
 from users_api.http import MAX_BODY_BYTES
 from users_api.idempotency import VALID_KEY
-from users_api.routing import Doc, Route
-from users_api.rules import MAX_NAME_LENGTH
+from users_api.routing import ApiInfo, Components, Doc, Route, Router
 
 OPENAPI_VERSION: Final = "3.1.0"
 API_VERSION: Final = "1.0.0"
@@ -37,13 +38,6 @@ RESPONSES: Final = "#/components/responses/"
 ETAG_PATTERN: Final = r'^"[1-9][0-9]*"$'
 
 # -- schemas that are not client input: what the function (and API Gateway) answer --------------
-
-
-class Hello(BaseModel):
-    """`GET /hello`: a greeting and the path it was asked on."""
-
-    message: str
-    path: str
 
 
 class FieldError(BaseModel):
@@ -66,8 +60,8 @@ def _absent_not_null(schema: dict[str, Any]) -> None:
 class Error(BaseModel):
     """Every error the function answers: a message for people, a code for programs.
 
-    Some codes carry details: `validation_error` the bad `fields`; `user_exists` and
-    `email_taken` the conflicting `field`; `precondition_failed` the `current_version`;
+    Some codes carry details: `validation_error` the bad `fields`; a conflict with a stored
+    item the conflicting `field`; `precondition_failed` the `current_version`;
     `method_not_allowed` the `allowed` methods; `internal_error` the `request_id`.
     """
 
@@ -75,8 +69,8 @@ class Error(BaseModel):
 
     error: str = Field(description="What went wrong, for people")
     code: str = Field(
-        description="What went wrong, for programs, e.g. `validation_error`, `user_not_found`,"
-        " `email_taken`, `concurrent_update`, `unavailable`"
+        description="What went wrong, for programs, e.g. `validation_error`,"
+        " `route_not_found`, `concurrent_update`, `unavailable`, or a resource's own code"
     )
     # Present only with the codes above (absent, never null).
     fields: list[FieldError] | SkipJsonSchema[None] = None
@@ -94,10 +88,6 @@ class GatewayError(BaseModel):
     message: str
 
 
-class UserOrPage(RootModel[models.User | models.UserPage]):
-    """`GET /users`: one user (`?id=`, `?email=`) or a page of users."""
-
-
 class OpenApiDocument(BaseModel):
     """An OpenAPI 3.1 document (this one)."""
 
@@ -108,60 +98,12 @@ class OpenApiDocument(BaseModel):
     paths: dict[str, Any]
 
 
-# Each schema a Doc may name, and the mode its JSON Schema is taken in.
-_MODELS: Final[dict[str, tuple[type[BaseModel], JsonSchemaMode]]] = {
-    "UserCreate": (models.UserCreate, "validation"),
-    "UserReplace": (models.UserReplace, "validation"),
-    "UserPatch": (models.UserPatch, "validation"),
-    "User": (models.User, "serialization"),
-    "UserPage": (models.UserPage, "serialization"),
-    "UserOrPage": (UserOrPage, "serialization"),
-    "Hello": (Hello, "serialization"),
+# Schemas every document has, whichever routers it describes.
+_COMMON_SCHEMAS: Final[dict[str, tuple[type[BaseModel], JsonSchemaMode]]] = {
     "Error": (Error, "serialization"),
     "GatewayError": (GatewayError, "serialization"),
     "OpenApiDocument": (OpenApiDocument, "serialization"),
 }
-
-
-def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """A field's schema without its `null` branch (a parameter is absent, never null)."""
-    branches = [b for b in schema.get("anyOf", []) if b.get("type") != "null"]
-    rest = {k: v for k, v in schema.items() if k not in ("anyOf", "default", "title")}
-    if len(branches) == 1:
-        return {**branches[0], **rest}
-    return rest
-
-
-def _query_parameters() -> dict[str, dict[str, Any]]:
-    listing = models.ListQuery.model_json_schema(mode="validation")["properties"]
-    parameters = {
-        "id": {
-            "description": "Read the user with this `user_id`",
-            "schema": TypeAdapter(models.UserId).json_schema(),
-        },
-        "email": {
-            "description": "Look the user up by email (case-insensitive; admin only with"
-            " authorization)",
-            "schema": TypeAdapter(models.Email).json_schema(),
-        },
-    }
-    for name, schema in listing.items():
-        parameter = _parameter_schema(schema)
-        description = parameter.pop("description", None)
-        entry: dict[str, Any] = {"schema": parameter}
-        if description:
-            entry["description"] = description
-        if schema.get("default") is not None:
-            entry["schema"]["default"] = schema["default"]
-        parameters[name] = entry
-    parameters["limit"]["description"] = "Users per page"
-    parameters["next_token"]["description"] = (
-        "The previous page's `next_token`, with the same `created_after`/`created_before`"
-    )
-    return parameters
-
-
-QUERY_PARAMETERS: Final = _query_parameters()
 
 HEADER_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
     "Idempotency-Key": {
@@ -170,13 +112,11 @@ HEADER_PARAMETERS: Final[dict[str, dict[str, Any]]] = {
         "schema": {"type": "string", "pattern": f"^{VALID_KEY.pattern}$"},
     },
     "If-Match": {
-        "description": "Change only if the user's version is one of these entity tags (the"
+        "description": "Change only if the current version is one of these entity tags (the"
         ' `ETag` of a read, e.g. `"3"`), or `*`; otherwise 412',
         "schema": {"type": "string"},
     },
 }
-
-_PATH_PARAMETER_SCHEMAS: Final = {"user_id": TypeAdapter(models.UserId).json_schema()}
 
 # -- responses --------------------------------------------------------------------------------
 
@@ -189,7 +129,7 @@ _RETRY_AFTER: Final = {
     "schema": {"type": "string", "pattern": "^[0-9]+$"},
 }
 _ETAG: Final = {
-    "description": 'The user\'s version as an entity tag, e.g. `"3"`: send it as `If-Match`',
+    "description": 'The version as an entity tag, e.g. `"3"`: send it as `If-Match`',
     "schema": {"type": "string", "pattern": ETAG_PATTERN},
 }
 
@@ -201,13 +141,13 @@ _ERRORS: Final[dict[int, tuple[str, bool]]] = {
     ),
     401: ("No valid identity (a missing or invalid token or signature)", True),
     403: ("The caller may not do this", True),
-    404: ("No such user (`user_not_found`)", False),
+    404: ("No such item (the resource's own code)", False),
     409: (
-        "Conflict: `user_exists`, `email_taken`, or retry later (`concurrent_update`,"
+        "Conflict: the resource's own codes, or retry later (`concurrent_update`,"
         " `idempotency_key_in_use`, with `Retry-After`)",
         False,
     ),
-    412: ("`If-Match` does not match the user's version (`current_version` says which is)", False),
+    412: ("`If-Match` does not match the current version (`current_version` says which)", False),
     413: (f"The body is larger than {MAX_BODY_BYTES} bytes", True),
     422: ("The `Idempotency-Key` was used with another body (`idempotency_key_reused`)", False),
     429: ("Too many requests (API Gateway's throttling)", True),
@@ -257,16 +197,18 @@ def _error_responses(mode: str) -> dict[str, Any]:
     return responses
 
 
-def _success(status: int, schema_name: str | None, path: str) -> dict[str, Any]:
+def _success(
+    status: int, schema_name: str | None, doc: Doc, path_params: Mapping[str, Any]
+) -> dict[str, Any]:
     response: dict[str, Any] = {"description": _SUCCESS[status]}
     headers: dict[str, Any] = {"X-Request-Id": _X_REQUEST_ID}
-    if schema_name in ("User", "UserOrPage"):
-        headers["ETag"] = {**_ETAG, "required": schema_name == "User"}
-    if status == 201:
+    if doc.etag and schema_name is not None:
+        headers["ETag"] = {**_ETAG, "required": doc.etag == "required"}
+    if status == 201 and doc.location is not None:
         headers["Location"] = {
-            "description": "The new user's URL",
+            "description": "The new item's URL",
             "required": True,
-            "schema": {"type": "string", "pattern": r"^/users/[A-Za-z0-9_-]{1,64}$"},
+            "schema": {"type": "string", "pattern": _location_pattern(doc.location, path_params)},
         }
         headers["Idempotent-Replayed"] = {
             "description": "`true` when this is the stored answer to an earlier request with"
@@ -276,31 +218,37 @@ def _success(status: int, schema_name: str | None, path: str) -> dict[str, Any]:
     response["headers"] = headers
     if schema_name is not None:
         response["content"] = {JSON: {"schema": {"$ref": f"{SCHEMAS}{schema_name}"}}}
-    if schema_name == "User" and path == "/users":
-        response["links"] = _user_links()
+    if doc.links and schema_name is not None:
+        response["links"] = {
+            name: {
+                "operationId": operation,
+                "parameters": {parameter: f"$response.body#/{member}"},
+            }
+            for name, (operation, parameter, member) in doc.links.items()
+        }
     return response
 
 
 _SUCCESS: Final = {200: "OK", 201: "Created", 204: "Deleted (no body)"}
 
 
-def _user_links() -> dict[str, Any]:
-    """After a create: where the user is (OpenAPI links, followed by clients and fuzzers)."""
-    user_id = "$response.body#/user_id"
-    return {
-        "GetUser": {"operationId": "getUser", "parameters": {"user_id": user_id}},
-        "GetUserById": {"operationId": "getOrListUsers", "parameters": {"query.id": user_id}},
-        "ReplaceUser": {"operationId": "replaceUser", "parameters": {"user_id": user_id}},
-        "PatchUser": {"operationId": "patchUser", "parameters": {"user_id": user_id}},
-        "DeleteUser": {"operationId": "deleteUser", "parameters": {"user_id": user_id}},
-    }
+def _location_pattern(template: str, path_params: Mapping[str, Any]) -> str:
+    """A `Location` template's pattern: each `{name}` as its path parameter's pattern."""
+    parts = []
+    for segment in template.strip("/").split("/"):
+        if segment.startswith("{") and segment.endswith("}"):
+            pattern = path_params[segment[1:-1]]["schema"]["pattern"]
+            parts.append(pattern.removeprefix("^").removesuffix("$"))
+        else:
+            parts.append(re.escape(segment))
+    return "^/" + "/".join(parts) + "$"
 
 
 # -- operations -------------------------------------------------------------------------------
 
 
 def operation_id(route: Route[Any]) -> str:
-    """The handler's name in camelCase: `create_user` -> `createUser`."""
+    """The handler's name in camelCase: `create_item` -> `createItem`."""
     first, *rest = route.handler.__name__.split("_")
     return first + "".join(word.capitalize() for word in rest)
 
@@ -311,13 +259,14 @@ def _doc(route: Route[Any]) -> Doc:
     return route.doc
 
 
-def _operation(route: Route[Any], mode: str) -> dict[str, Any]:
+def _operation(route: Route[Any], mode: str, parts: Components) -> dict[str, Any]:
     doc = _doc(route)
     operation: dict[str, Any] = {
         "operationId": operation_id(route),
         "summary": doc.summary,
-        "tags": [doc.tag],
     }
+    if doc.tag:
+        operation["tags"] = [doc.tag]
     if doc.description:
         operation["description"] = doc.description
     parameters: list[dict[str, Any]] = []
@@ -329,10 +278,10 @@ def _operation(route: Route[Any], mode: str) -> dict[str, Any]:
                     "name": name,
                     "in": "path",
                     "required": True,
-                    "schema": _PATH_PARAMETER_SCHEMAS[name],
+                    **parts.path[name],
                 }
             )
-    parameters += [{"name": n, "in": "query", **QUERY_PARAMETERS[n]} for n in doc.query]
+    parameters += [{"name": n, "in": "query", **parts.query[n]} for n in doc.query]
     parameters += [{"name": n, "in": "header", **HEADER_PARAMETERS[n]} for n in doc.headers]
     if parameters:
         operation["parameters"] = parameters
@@ -344,7 +293,8 @@ def _operation(route: Route[Any], mode: str) -> dict[str, Any]:
             "content": {m: {"schema": schema} for m in media},
         }
     responses: dict[str, Any] = {
-        str(status): _success(status, name, route.path) for status, name in doc.responses.items()
+        str(status): _success(status, name, doc, parts.path)
+        for status, name in doc.responses.items()
     }
     errors = set(_EVERY_ROUTE) | set(doc.errors)
     if mode != "NONE" and not route.public:
@@ -382,7 +332,7 @@ def _security_schemes(mode: str) -> dict[str, Any]:
                 "scheme": "bearer",
                 "bearerFormat": "JWT",
                 "description": "A JWT from the API's issuer (API Gateway's JWT authorizer checks"
-                " it); its `sub` is the caller's `user_id`, its admin scope allows everything",
+                " it); its `sub` names the caller, its admin scope allows everything",
             }
         }
     return {
@@ -399,13 +349,29 @@ def _security_schemes(mode: str) -> dict[str, Any]:
     }
 
 
-def _schemas() -> dict[str, Any]:
+def _components(router: Router[Any]) -> Components:
+    """The routers' components merged (each built now, on the document's first build)."""
+    schemas: dict[str, Any] = dict(_COMMON_SCHEMAS)
+    query: dict[str, Any] = {}
+    path: dict[str, Any] = {}
+    for build_components in router.components:
+        parts = build_components()
+        sources: tuple[Mapping[str, Any], ...] = (parts.schemas, parts.query, parts.path)
+        for target, source in zip((schemas, query, path), sources, strict=True):
+            clash = target.keys() & source.keys()
+            if clash:
+                raise ValueError(f"two routers define {sorted(clash)} for the OpenAPI document")
+            target.update(source)
+    return Components(schemas, query, path)
+
+
+def _schemas(models: Mapping[str, tuple[Any, Any]]) -> dict[str, Any]:
     keys, top = models_json_schema(
-        [(model, mode) for model, mode in _MODELS.values()],
+        [(model, mode) for model, mode in models.values()],
         ref_template=SCHEMAS + "{model}",
     )
     schemas: dict[str, Any] = top["$defs"]
-    for name, (model, mode) in _MODELS.items():
+    for name, (model, mode) in models.items():
         ref = keys[(model, mode)]["$ref"]
         generated = ref.removeprefix(SCHEMAS)
         if generated != name:  # a model used in both modes would be suffixed: keep our name
@@ -413,18 +379,17 @@ def _schemas() -> dict[str, Any]:
     return dict(sorted(schemas.items()))
 
 
-def build(mode: str = "NONE") -> dict[str, Any]:
-    """The OpenAPI document of the routes in routes.ROUTER, for authorization `mode`."""
-    from users_api.routes import ROUTER
-
+def build(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> dict[str, Any]:
+    """The OpenAPI document of `router`'s routes, for authorization `mode`."""
     if mode not in ("NONE", *_SECURITY_NAMES):
         raise ValueError(f"unknown authorization mode {mode!r}")
+    parts = _components(router)
     paths: dict[str, dict[str, Any]] = {}
-    for route in ROUTER.routes():
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, mode)
+    for route in router.routes():
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, mode, parts)
     errors = _error_responses(mode)
     components: dict[str, Any] = {
-        "schemas": _schemas(),
+        "schemas": _schemas(parts.schemas),
         "responses": {_ERROR_NAMES[int(status)]: errors[status] for status in sorted(errors)},
     }
     if mode != "NONE":
@@ -432,44 +397,30 @@ def build(mode: str = "NONE") -> dict[str, Any]:
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
-            "title": "Users API",
-            "version": API_VERSION,
-            "description": _DESCRIPTION.format(mode=mode, max_name=MAX_NAME_LENGTH),
+            "title": info.title,
+            "version": info.version,
+            "description": info.description.format(mode=mode),
         },
         "servers": [{"url": "/", "description": "The API that serves this document"}],
-        "tags": [
-            {"name": "users", "description": "User profiles"},
-            {"name": "service", "description": "About the service itself"},
-        ],
+        "tags": [{"name": name, "description": text} for name, text in router.tags.items()],
         "paths": dict(sorted(paths.items())),
         "components": components,
     }
 
 
-_DESCRIPTION: Final = """A user API: one Lambda behind an API Gateway HTTP API, DynamoDB storage.
-
-Every error is `{{"error": "...", "code": "..."}}` (some codes add details, see `Error`); answers
-of API Gateway itself (throttling, its limits, an authorizer's refusal) are `{{"message": "..."}}`.
-A known path with another method is a 405 with `Allow`; an unknown path, a 404 `route_not_found`.
-Writes take `If-Match` with a read's `ETag` (optimistic concurrency). Names are 1-{max_name}
-characters without control characters; emails are stored lower-case and unique.
-
-Authorization of this stack: `{mode}`."""
-
-
 @functools.cache
-def document_json(mode: str = "NONE") -> str:
-    """The document as compact JSON text, built once per mode and container."""
-    return json.dumps(build(mode), separators=(",", ":"))
+def document_json(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> str:
+    """The document as compact JSON text, built once per router, mode and container."""
+    return json.dumps(build(router, info, mode), separators=(",", ":"))
 
 
-def committed_text(mode: str = "NONE") -> str:
+def committed_text(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> str:
     """The document as the repository keeps it (openapi.json): indented, one trailing newline."""
-    return json.dumps(build(mode), indent=2) + "\n"
+    return json.dumps(build(router, info, mode), indent=2) + "\n"
 
 
 def operations(document: Mapping[str, Any]) -> list[str]:
-    """The document's operations as route keys, e.g. `GET /users/{user_id}`."""
+    """The document's operations as route keys, e.g. `GET /items/{item_id}`."""
     methods = re.compile(r"^(get|put|post|delete|patch|head|options|trace)$")
     return [
         f"{method.upper()} {path}"

@@ -1,13 +1,14 @@
-"""Opaque `next_token`s for `GET /users`: where the next page starts, signed against tampering.
+"""Opaque `next_token`s for listings: where the next page starts, signed against tampering.
 
-A token holds the `created_key` of the page's last user and the date window the listing was asked
+A token holds the sort key of the page's last item (a repository's own key format, checked with
+the pattern it gives) and the date window the listing was asked
 for (`created_after`, `created_before`), as compact JSON, base64url-encoded, then `.` and a
 truncated HMAC-SHA256. Continuing with other window parameters than the token's, an edited or
 truncated token, or one from another stack is a 400 rather than a silently different page.
 
-The HMAC key is derived from the users table's name: it binds tokens to the stack that issued
-them. It is not a secret (listing is admin-only when authorization is on, and a token only says
-where a page starts), so integrity, not confidentiality, is the point.
+The HMAC key is derived from the listed table's name: it binds tokens to the stack and listing
+that issued them. It is not a secret (listing is admin-only when authorization is on, and a token
+only says where a page starts), so integrity, not confidentiality, is the point.
 """
 
 from __future__ import annotations
@@ -18,17 +19,15 @@ import hashlib
 import hmac
 import json
 import re
-from typing import Final
 
 from users_api.errors import BadRequest
 
-# `<created_at>#<user_id>`, as store.UserRecord.created_key writes it.
-_CREATED_KEY: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z#[A-Za-z0-9_-]{1,64}")
-
 
 class PageTokens:
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, key_pattern: re.Pattern[str]) -> None:
+        """Tokens of the listing of table `scope`, whose keys match `key_pattern` in full."""
         self._key = hashlib.sha256(f"users-api/next-token/v2/{scope}".encode()).digest()
+        self._key_pattern = key_pattern
 
     def encode(
         self, after: str, created_after: str | None = None, created_before: str | None = None
@@ -39,7 +38,7 @@ class PageTokens:
     def decode(
         self, token: str, created_after: str | None = None, created_before: str | None = None
     ) -> str:
-        """The `created_key` to continue after; 400 unless this API issued the token for the
+        """The sort key to continue after; 400 unless this API issued the token for the
         same window."""
         payload, _, signature = token.partition(".")
         if not hmac.compare_digest(signature, self._signature(payload)):
@@ -48,7 +47,7 @@ class PageTokens:
             after, window_after, window_before = json.loads(_unb64(payload))
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
             raise _invalid("next_token is invalid or was not issued by this API") from None
-        if not isinstance(after, str) or not _CREATED_KEY.fullmatch(after):
+        if not isinstance(after, str) or not self._key_pattern.fullmatch(after):
             raise _invalid("next_token is invalid or was not issued by this API")
         if (window_after, window_before) != (created_after, created_before):
             raise _invalid(

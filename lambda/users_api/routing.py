@@ -10,14 +10,20 @@ Two tables beside the routes, both consulted by `dispatch` so no route can forge
 - the error table (`@router.error(DomainError)`, like Powertools' `exception_handler`): how each
   domain outcome a handler lets through becomes an HTTP error.
 
-Each route may carry a `Doc`: what the API's OpenAPI document (users_api.openapi) says of it.
-Dispatch never reads it.
+Routers compose (`include_router`, as Starlette's Mount or Powertools' include_router): each
+resource has its own router — its routes, its error table, its tag and the schemas its routes
+name — and users_api.api composes them into the API's router.
+
+Each route may carry a `Doc`: what the API's OpenAPI document (users_api.openapi) says of it,
+including everything resource-specific (the `Location` of a create, which answers carry an
+`ETag`, links, the tag); the router's `components` say what its schema and parameter names
+mean. Dispatch never reads either.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from users_api.errors import HttpError, MethodNotAllowed, NotFound
@@ -32,8 +38,8 @@ ErrorType = TypeVar("ErrorType", bound=Exception)
 class Doc:
     """A route as the OpenAPI document describes it (users_api.openapi builds it from these).
 
-    Schemas are named, not imported: they are classes of users_api.models (or of
-    users_api.openapi), and routes.py must not import pydantic (see its docstring).
+    Schemas and parameters are named, not imported: their router's `components` (built on
+    first use, with pydantic) say what each name is, and routes must not import pydantic.
     """
 
     summary: str
@@ -42,10 +48,39 @@ class Doc:
     body: str | None = None  # the schema of the request body
     # Error statuses this route answers beyond those every route can (see users_api.openapi).
     errors: tuple[int, ...] = ()
-    query: tuple[str, ...] = ()  # query parameters, by name (users_api.openapi.QUERY_PARAMETERS)
+    query: tuple[str, ...] = ()  # query parameters, by name (the router's Components.query)
     headers: tuple[str, ...] = ()  # request headers it reads (users_api.openapi.HEADER_PARAMETERS)
-    tag: str = "users"
+    tag: str | None = None  # default: the router's
     description: str = ""
+    # A 201's `Location`: the new item's path template, e.g. "/users/{user_id}".
+    location: str | None = None
+    # Whether success answers carry an `ETag` header: "required", "optional" or "" (none).
+    etag: str = ""
+    # OpenAPI links from the success answer: name -> (operationId, parameter, body member).
+    links: Mapping[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Components:
+    """What a router's names mean in the OpenAPI document (built on first use, with pydantic).
+
+    `schemas`: name -> (pydantic model, "validation" | "serialization"); `query` and `path`:
+    parameter name -> OpenAPI parameter fields (`schema`, `description`).
+    """
+
+    schemas: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
+    query: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    path: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiInfo:
+    """What the OpenAPI document says of the whole API (`info`); `{mode}` in the description
+    is the stack's authorization mode."""
+
+    title: str
+    version: str
+    description: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,23 +97,38 @@ class Route(Generic[Context]):
         return f"{self.method} {self.path}"
 
     def match(self, segments: list[str]) -> dict[str, str] | None:
-        if len(segments) != len(self.segments):
+        return match_template(self.segments, segments)
+
+
+def match_template(template: Sequence[str], segments: Sequence[str]) -> dict[str, str] | None:
+    """The path parameters if `segments` match the template's (`{name}` matches one segment)."""
+    if len(segments) != len(template):
+        return None
+    params: dict[str, str] = {}
+    for part, value in zip(template, segments, strict=True):
+        if part.startswith("{") and part.endswith("}"):
+            params[part[1:-1]] = value
+        elif part != value:
             return None
-        params: dict[str, str] = {}
-        for template, value in zip(self.segments, segments, strict=True):
-            if template.startswith("{") and template.endswith("}"):
-                params[template[1:-1]] = value
-            elif template != value:
-                return None
-        return params
+    return params
 
 
 class Router(Generic[Context]):
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        tag: str = "",
+        tag_description: str = "",
+        components: Callable[[], Components] | None = None,
+    ) -> None:
         self._routes: list[Route[Context]] = []
         self._by_key: dict[str, Route[Context]] = {}
         self._errors: dict[type[Exception], Callable[[Any], HttpError]] = {}
         self.guard: Callable[[Request, Context], object] | None = None
+        # The OpenAPI document's tags (name -> description) and component builders.
+        self.tags: dict[str, str] = {tag: tag_description} if tag else {}
+        self.tag = tag
+        self.components: list[Callable[[], Components]] = [components] if components else []
 
     def route(
         self, method: str, path: str, *, public: bool = False, doc: Doc | None = None
@@ -89,15 +139,30 @@ class Router(Generic[Context]):
         """
 
         def register(handler: Handler[Context]) -> Handler[Context]:
+            documented = doc
+            if doc is not None and doc.tag is None and self.tag:
+                documented = replace(doc, tag=self.tag)
             segments = tuple(path_segments(path))
-            route = Route(method.upper(), path, handler, segments, public, doc)
-            if route.key in self._by_key:
-                raise ValueError(f"duplicate route {route.key}")
-            self._routes.append(route)
-            self._by_key[route.key] = route
+            self._add(Route(method.upper(), path, handler, segments, public, documented))
             return handler
 
         return register
+
+    def _add(self, route: Route[Context]) -> None:
+        if route.key in self._by_key:
+            raise ValueError(f"duplicate route {route.key}")
+        self._routes.append(route)
+        self._by_key[route.key] = route
+
+    def include_router(self, other: Router[Context], prefix: str = "") -> None:
+        """Serve `other`'s routes (under `prefix`), with its error table, tags and components."""
+        for route in other.routes():
+            path = prefix.rstrip("/") + route.path if prefix else route.path
+            self._add(replace(route, path=path, segments=tuple(path_segments(path))))
+        for error_type, mapper in other._errors.items():
+            self.error(error_type)(mapper)
+        self.tags.update(other.tags)
+        self.components += other.components
 
     def error(
         self, error_type: type[ErrorType]

@@ -1,6 +1,6 @@
 """The field rules, free of pydantic so the read path never imports it.
 
-`models.py` builds the API's pydantic schema from these; the read routes (get by id, path or
+`users.schema` builds the API's pydantic schema from these; the read routes (get by id, path or
 email) use them directly, which keeps pydantic's import and schema building (most of a cold
 start beyond boto3's) off a cold start that serves a read. See README, "Performance".
 """

@@ -194,7 +194,7 @@ def test_swagger_ui_at_docs_lists_every_operation_and_tries_them_out(
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from users_api.routes import ROUTER
+    from users_api.api import ROUTER
 
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(

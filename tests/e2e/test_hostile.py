@@ -247,8 +247,11 @@ def corpus(gateway: LocalGateway, front_stack: Any) -> Corpus:
     token = json.loads(page)["next_token"]
     payload, _, signature = token.partition(".")
     from users_api.paging import PageTokens  # the function's codec, keyed for another stack
+    from users_api.users.repository import CREATED_KEY_PATTERN
 
-    foreign = PageTokens("another-stack-users").encode(f"2026-01-01T00:00:00.000Z#{ANN}")
+    foreign = PageTokens("another-stack-users", CREATED_KEY_PATTERN).encode(
+        f"2026-01-01T00:00:00.000Z#{ANN}"
+    )
     queries = {
         "token-forged-random": "next_token=eyJhIjoxfQ.AAAAAAAAAAAAAAAAAAAAAA",
         "token-edited-signature": f"next_token={payload}.{signature[::-1]}",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from users_api.routes import ROUTER
+from users_api.api import ROUTER
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from users_api.routes import ROUTER
+from users_api.api import ROUTER
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack

@@ -169,11 +169,11 @@ def test_bytecode_is_unchecked_hash_with_the_paths_lambda_sees(tmp_path: Path) -
 SERVE = """
 import json, sys
 import users_api.app as app
-import users_api.models
+import users_api.users.schema as schema
 event = json.loads(sys.stdin.read())
 print(json.dumps({"response": app.handler(event, None),
                   "version": list(sys.version_info[:2]),
-                  "models": users_api.models.__cached__ or users_api.models.__file__}))
+                  "models": schema.__cached__ or schema.__file__}))
 """
 
 
@@ -212,5 +212,5 @@ def test_each_supported_runtime_gets_a_package_that_imports_under_its_python(
     assert output["version"] == [int(part) for part in version.split(".")]
     assert output["response"]["statusCode"] == 200
     assert output["models"].endswith(
-        f"users_api/__pycache__/models.cpython-{version.replace('.', '')}.pyc"
+        f"users_api/users/__pycache__/schema.cpython-{version.replace('.', '')}.pyc"
     )

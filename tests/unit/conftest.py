@@ -177,7 +177,7 @@ def api(app: Any) -> Api:
 def calls(app: Any) -> Iterator[list[str]]:
     """The DynamoDB operations the handler's client makes, in order (tools/roundtrips.py, the
     counter the bench uses too)."""
-    with counting_calls(app.SERVICES.store._client) as made:
+    with counting_calls(app.SERVICES.db.client) as made:
         yield made
 
 

@@ -148,6 +148,28 @@ def test_scopes_from_the_scope_claim_count_when_the_authorizer_lists_none(as_jwt
     assert as_jwt("GET", "/users", authorizer=claims_only).status == 200
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"scp": f"[{ADMIN_SCOPE} openid]"},  # an array claim, as API Gateway renders it
+        {"scp": f"[openid {ADMIN_SCOPE}]"},
+        {"scope": f"[{ADMIN_SCOPE}]"},
+    ],
+)
+def test_an_array_scope_claim_rendered_by_api_gateway_grants_the_admin_scope(
+    as_jwt: Api, claims: dict[str, str]
+) -> None:
+    rendered = {"jwt": {"claims": {"sub": "root", **claims}}}
+
+    assert as_jwt("GET", "/users", authorizer=rendered).status == 200
+
+
+def test_an_array_claim_without_the_admin_scope_is_refused(as_jwt: Api) -> None:
+    rendered = {"jwt": {"claims": {"sub": "root", "scp": "[openid profile]"}}}
+
+    assert as_jwt("GET", "/users", authorizer=rendered).status == 403
+
+
 def test_profile_reads_any_lets_signed_in_callers_read_but_not_write_others(
     api: Api, use_auth: Callable[..., None]
 ) -> None:

@@ -19,7 +19,7 @@ from tools.roundtrips import counting_calls
 
 def test_warm_measurement_covers_each_route_with_its_calls_and_restores_the_function() -> None:
     from users_api import app
-    from users_api.store import LIST_SHARDS
+    from users_api.users.listing import LIST_SHARDS
 
     services_before = app.SERVICES
 

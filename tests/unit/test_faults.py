@@ -43,7 +43,8 @@ from tests.unit.conftest import (
     stored_emails,
     stored_users,
 )
-from users_api import deadline, store
+from users_api import deadline, dynamo
+from users_api.users import listing, model
 
 WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"})
 SDK_ATTEMPTS = 4  # app._CLIENT_CONFIG: standard mode, max_attempts 3 retries after the first
@@ -432,10 +433,10 @@ _SEEDED: dict[str, Any] = {}
 def rig(app: Any, dynamodb: Any, monkeypatch: pytest.MonkeyPatch) -> Rig:
     clock = Clock()
     monkeypatch.setattr(deadline, "time", SimpleNamespace(monotonic=clock.monotonic))
-    monkeypatch.setattr(store, "time", SimpleNamespace(sleep=clock.sleep))
+    monkeypatch.setattr(dynamo, "time", SimpleNamespace(sleep=clock.sleep))
     monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=clock.sleep))
     network = Network(clock)
-    events = app.SERVICES.store._client.meta.events
+    events = app.SERVICES.db.client.meta.events
     events.unregister("before-send", botocore_stubber)
     events.register("before-send", network)
     return Rig(app, dynamodb, network, clock)
@@ -448,7 +449,7 @@ def normalised(state: dict[str, Any]) -> dict[str, Any]:
         cleaned = []
         for text in items:
             item = json.loads(text)
-            item.pop(store.TOKEN_KEY, None)
+            item.pop(dynamo.TOKEN_KEY, None)
             for volatile in ("expires_at", "lease_until"):
                 item.pop(volatile, None)
             cleaned.append(TIMESTAMP.sub("<time>", json.dumps(item, sort_keys=True)))
@@ -462,8 +463,8 @@ def assert_consistent(dynamodb: Any) -> None:
     held = {item["email"]["S"]: uid for uid, item in users.items() if "email" in item}
     assert stored_emails(dynamodb) == held
     for user_id, item in users.items():
-        assert item[store.SHARD_KEY]["S"] == store.shard_of(user_id)
-        assert item[store.CREATED_KEY]["S"] == f"{item['created_at']['S']}#{user_id}"
+        assert item[model.SHARD_KEY]["S"] == listing.shard_of(user_id)
+        assert item[model.CREATED_KEY]["S"] == f"{item['created_at']['S']}#{user_id}"
     states = [item["state"]["S"] for item in dynamodb.scan(TableName=IDEMPOTENCY_TABLE)["Items"]]
     assert "in_flight" not in states  # a failed create gives its key back
 
@@ -609,7 +610,7 @@ def test_a_conflict_that_outlasts_the_deadline_is_503(rig: Rig) -> None:
 
     assert status == 503, text
     assert_error(status, headers, text, "unavailable")
-    assert rig.network.attempts.count("TransactWriteItems") < store.MAX_ATTEMPTS
+    assert rig.network.attempts.count("TransactWriteItems") < dynamo.MAX_ATTEMPTS
     assert rig.clock.now < started + 8.0
     assert rig.tables() == seeded
 
@@ -621,7 +622,7 @@ def test_a_failed_shard_query_leaves_no_query_running_after_the_answer(
     # running then would resume inside the next invocation, on its time and its pool threads.
     rig.reseed()
     futures: list[Future[Any]] = []
-    pool = ThreadPoolExecutor(max_workers=store.LIST_SHARDS)
+    pool = ThreadPoolExecutor(max_workers=listing.LIST_SHARDS)
 
     class Recording:
         def submit(self, *args: Any) -> Future[Any]:
@@ -629,7 +630,7 @@ def test_a_failed_shard_query_leaves_no_query_running_after_the_answer(
             futures.append(future)
             return future
 
-    monkeypatch.setattr(store, "_shard_pool", Recording)
+    monkeypatch.setattr(listing, "_shard_pool", Recording)
 
     def shard_zero_fails_first(attempt: Attempt) -> AWSResponse:
         if attempt.body["ExpressionAttributeValues"][":shard"]["S"] == "0":
@@ -642,6 +643,6 @@ def test_a_failed_shard_query_leaves_no_query_running_after_the_answer(
 
     assert status == 503, text
     assert_error(status, headers, text, "unavailable")
-    assert len(futures) == store.LIST_SHARDS
+    assert len(futures) == listing.LIST_SHARDS
     assert all(future.done() for future in futures)
     pool.shutdown()

@@ -40,7 +40,7 @@ from tools.runtime import (
     InvokeResult,
     PoolBusyError,
 )
-from users_api.routes import ROUTER
+from users_api.api import ROUTER
 
 # The API as Terraform declares it: the dispatcher's route table plus `$default`.
 CONTRACT_ROUTES = [Route(key, "integrations/abc") for key in [*ROUTER.route_keys(), "$default"]]

@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from tests.unit.conftest import Api, load_event, stored_emails, stored_users
-from users_api.models import User, UserPage
+from users_api.users import UserRepository
+from users_api.users.schema import UserModel as User
+from users_api.users.schema import UserPage
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -652,7 +654,7 @@ def test_unexpected_exception_is_generic_500_with_request_id(
     def explode(*_: Any, **__: Any) -> None:
         raise ValueError("secret internals")
 
-    monkeypatch.setattr(app.SERVICES.store, "get", explode)
+    monkeypatch.setattr(app.SERVICES.repository(UserRepository), "get", explode)
 
     result = api("GET", "/users/01", request_id="req-500")
 

@@ -104,7 +104,7 @@ def test_while_the_first_request_is_in_flight_a_second_is_409_then_replays(
     api: Api, app: Any, dynamodb: Any
 ) -> None:
     # Hold the first request inside its create transaction until the second has been answered.
-    client = app.SERVICES.store._client
+    client = app.SERVICES.db.client
     inside, release = threading.Event(), threading.Event()
 
     def hold(**_: Any) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.unit.conftest import Api, stored_users
-from users_api import routes
-from users_api.store import LIST_SHARDS, shard_of
+from users_api.users import UserRepository, routes
+from users_api.users.listing import LIST_SHARDS, shard_of
 
 
 def stamp(n: int) -> str:
@@ -179,14 +179,14 @@ def test_a_user_deleted_after_the_index_was_read_is_skipped_and_the_page_filled(
     for n in range(1, 7):
         create(api, f"u{n:02d}")
     # The index still lists u05 (GSIs are eventually consistent), but the user is gone.
-    real_batch_get = app.SERVICES.store._batch_get
+    real_batch_get = app.SERVICES.repository(UserRepository).listing._batch_get
 
     def batch_get(user_ids: list[str]) -> Any:
         found = real_batch_get(user_ids)
         found.pop("u05", None)
         return found
 
-    app.SERVICES.store._batch_get = batch_get
+    app.SERVICES.repository(UserRepository).listing._batch_get = batch_get
     body = api("GET", "/users", query={"limit": "3"}).body
 
     assert [u["user_id"] for u in body["items"]] == ["u06", "u04", "u03"]

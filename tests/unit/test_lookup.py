@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.unit.conftest import Api
+from users_api.users import UserRepository
 
 
 def test_create_then_lookup_finds_the_new_user(api: Api) -> None:
@@ -41,7 +42,7 @@ def test_an_address_moving_between_the_two_reads_is_looked_up_again(
 ) -> None:
     api("POST", "/users", body={"user_id": "01", "name": "Ann", "email": "ann@example.com"})
     api("POST", "/users", body={"user_id": "02", "name": "Bob"})
-    store = app.SERVICES.store
+    store = app.SERVICES.repository(UserRepository)
     real_get = store.get
     moved = []
 

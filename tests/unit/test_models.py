@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from users_api.errors import ValidationFailed
-from users_api.models import User, UserCreate, UserPatch, validate
-from users_api.store import UserRecord
+from users_api.schema import validate
+from users_api.users.model import User as UserRecord
+from users_api.users.schema import UserCreate, UserModel, UserPatch
 
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "lambda"
 
@@ -71,7 +72,7 @@ def test_patch_records_which_members_were_sent() -> None:
 
 
 def test_the_stored_record_has_exactly_the_schemas_fields_in_order() -> None:
-    assert [f.name for f in fields(UserRecord)] == list(User.model_fields)
+    assert [f.name for f in fields(UserRecord)] == list(UserModel.model_fields)
 
 
 def test_importing_the_handler_loads_the_compiled_core_but_builds_no_model() -> None:
@@ -85,4 +86,12 @@ def test_importing_the_handler_loads_the_compiled_core_but_builds_no_model() -> 
 
     loaded = set(json.loads(out.stdout))
     assert "pydantic_core._pydantic_core" in loaded
-    assert not {"pydantic.main", "pydantic._internal._generate_schema", "users_api.models"} & loaded
+    assert (
+        not {
+            "pydantic.main",
+            "pydantic._internal._generate_schema",
+            "users_api.schema",
+            "users_api.users.schema",
+        }
+        & loaded
+    )

@@ -17,7 +17,7 @@ from openapi_spec_validator.validation import OpenAPIV31SpecValidator
 
 from tests.unit.conftest import Api
 from users_api import openapi
-from users_api.routes import ROUTER
+from users_api.api import INFO, ROUTER
 
 REPO = Path(__file__).resolve().parents[2]
 MODES = ("NONE", "JWT", "AWS_IAM")
@@ -38,7 +38,9 @@ def test_every_route_has_its_documentation() -> None:
 def test_committed_document_is_a_fresh_build() -> None:
     committed = (REPO / "openapi.json").read_text()
 
-    assert committed == openapi.committed_text("NONE"), "openapi.json is stale: run make openapi"
+    assert committed == openapi.committed_text(ROUTER, INFO, "NONE"), (
+        "openapi.json is stale: run make openapi"
+    )
 
 
 def test_document_operations_equal_the_dispatcher_and_terraform_routes() -> None:
@@ -51,14 +53,14 @@ def test_document_operations_equal_the_dispatcher_and_terraform_routes() -> None
 
 @pytest.mark.parametrize("mode", MODES)
 def test_document_is_valid_openapi_3_1(mode: str) -> None:
-    document = openapi.build(mode)
+    document = openapi.build(ROUTER, INFO, mode)
 
     validate(document, cls=OpenAPIV31SpecValidator)
     assert document["openapi"].startswith("3.1.")
 
 
 def test_security_scheme_follows_the_authorization_mode() -> None:
-    none, jwt, iam = (openapi.build(mode) for mode in MODES)
+    none, jwt, iam = (openapi.build(ROUTER, INFO, mode) for mode in MODES)
 
     assert "securitySchemes" not in none["components"]
     assert jwt["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
@@ -76,20 +78,20 @@ def test_security_scheme_follows_the_authorization_mode() -> None:
 
 
 def test_schemas_come_from_the_models() -> None:
-    from users_api import models
+    from users_api.users import schema
 
-    schemas = openapi.build()["components"]["schemas"]
-    create = models.UserCreate.model_json_schema(mode="validation")
+    schemas = openapi.build(ROUTER, INFO)["components"]["schemas"]
+    create = schema.UserCreate.model_json_schema(mode="validation")
 
     assert schemas["UserCreate"]["properties"]["name"] == create["properties"]["name"]
     assert schemas["UserCreate"]["additionalProperties"] is False
-    assert set(schemas["User"]["properties"]) == set(models.User.model_fields)
+    assert set(schemas["User"]["properties"]) == set(schema.UserModel.model_fields)
     user_id = schemas["User"]["properties"]["user_id"]
     assert user_id["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
 
 
 def test_operations_document_parameters_bodies_headers_and_errors() -> None:
-    paths = openapi.build()["paths"]
+    paths = openapi.build(ROUTER, INFO)["paths"]
     listing = {p["name"]: p for p in paths["/users"]["get"]["parameters"]}
     limit = listing["limit"]["schema"]
     patch = paths["/users/{user_id}"]["patch"]
@@ -130,7 +132,7 @@ def test_served_document_is_the_built_one(api: Api) -> None:
 
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/json"
-    assert response.body == openapi.build("NONE")
+    assert response.body == openapi.build(ROUTER, INFO, "NONE")
 
 
 def test_served_document_has_the_stacks_security_scheme(
@@ -146,7 +148,7 @@ def test_served_document_has_the_stacks_security_scheme(
 
 
 def test_a_cold_start_that_serves_users_does_not_build_the_document() -> None:
-    code = "import json, sys\nfrom users_api import routes\nprint(json.dumps(sorted(sys.modules)))"
+    code = "import json, sys\nfrom users_api import api\nprint(json.dumps(sorted(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=REPO,
@@ -157,8 +159,8 @@ def test_a_cold_start_that_serves_users_does_not_build_the_document() -> None:
     )
     loaded = set(json.loads(result.stdout))
 
-    assert "users_api.routes" in loaded
-    assert not {"users_api.openapi", "users_api.models", "pydantic.main"} & loaded
+    assert {"users_api.api", "users_api.users.routes"} <= loaded
+    assert not {"users_api.openapi", "users_api.users.schema", "pydantic.main"} & loaded
 
 
 def test_the_response_check_catches_what_the_document_does_not_allow() -> None:

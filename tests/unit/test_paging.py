@@ -6,6 +6,7 @@ import pytest
 
 from users_api.errors import BadRequest
 from users_api.paging import PageTokens
+from users_api.users.repository import CREATED_KEY_PATTERN
 
 KEY = "2026-11-23T08:30:00.000Z#01"
 
@@ -19,19 +20,21 @@ KEY = "2026-11-23T08:30:00.000Z#01"
     ],
 )
 def test_token_round_trips_with_its_window(key: str, after: str | None, before: str | None) -> None:
-    tokens = PageTokens("table-a")
+    tokens = PageTokens("table-a", CREATED_KEY_PATTERN)
 
     assert tokens.decode(tokens.encode(key, after, before), after, before) == key
 
 
 def test_token_from_another_stack_is_refused() -> None:
     with pytest.raises(BadRequest) as raised:
-        PageTokens("table-b").decode(PageTokens("table-a").encode(KEY))
+        PageTokens("table-b", CREATED_KEY_PATTERN).decode(
+            PageTokens("table-a", CREATED_KEY_PATTERN).encode(KEY)
+        )
     assert raised.value.code == "invalid_next_token"
 
 
 def test_token_for_another_window_is_refused() -> None:
-    tokens = PageTokens("table-a")
+    tokens = PageTokens("table-a", CREATED_KEY_PATTERN)
     token = tokens.encode(KEY, "2026-01-01T00:00:00.000Z", None)
 
     with pytest.raises(BadRequest, match="other created_after/created_before"):
@@ -41,4 +44,4 @@ def test_token_for_another_window_is_refused() -> None:
 @pytest.mark.parametrize("token", ["", ".", "abc", "abc.def", "e30.AAAA", "x" * 500])
 def test_garbage_is_refused(token: str) -> None:
     with pytest.raises(BadRequest):
-        PageTokens("table-a").decode(token)
+        PageTokens("table-a", CREATED_KEY_PATTERN).decode(token)

@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 from tests.unit.conftest import Api
 from tools.events import http_api_event
 from users_api.errors import BadRequest, ValidationFailed
-from users_api.http import Request, parse_event
-from users_api.models import UserCreate, UserPatch, UserReplace, validate
+from users_api.http import MAX_IF_MATCH_TAGS, Request, parse_event
+from users_api.http import if_match_versions as _if_match
 from users_api.paging import PageTokens
-from users_api.routes import MAX_IF_MATCH_TAGS, _if_match
+from users_api.schema import validate
+from users_api.users.repository import CREATED_KEY_PATTERN
+from users_api.users.schema import UserCreate, UserPatch, UserReplace
 
 EXAMPLES = 100
 DETERMINISTIC = settings(
@@ -134,7 +136,7 @@ windows = st.none() | timestamps
 @DETERMINISTIC
 @given(after=created_keys, lower=windows, upper=windows)
 def test_page_token_round_trips(after: str, lower: str | None, upper: str | None) -> None:
-    tokens = PageTokens("users-test-users")
+    tokens = PageTokens("users-test-users", CREATED_KEY_PATTERN)
     assert tokens.decode(tokens.encode(after, lower, upper), lower, upper) == after
 
 
@@ -145,14 +147,17 @@ def test_page_token_round_trips(after: str, lower: str | None, upper: str | None
 )
 def test_any_other_string_is_a_400_never_an_exception(token: str) -> None:
     with pytest.raises(BadRequest) as raised:
-        PageTokens("users-test-users").decode(token)
+        PageTokens("users-test-users", CREATED_KEY_PATTERN).decode(token)
     assert raised.value.code == "invalid_next_token"
 
 
 @DETERMINISTIC
 @given(after=created_keys, flip=st.integers(min_value=0))
 def test_edited_or_foreign_tokens_are_400(after: str, flip: int) -> None:
-    ours, theirs = PageTokens("users-test-users"), PageTokens("another-stack-users")
+    ours, theirs = (
+        PageTokens("users-test-users", CREATED_KEY_PATTERN),
+        PageTokens("another-stack-users", CREATED_KEY_PATTERN),
+    )
     with pytest.raises(BadRequest):
         ours.decode(theirs.encode(after))
     token = ours.encode(after)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.unit.conftest import Api
+from users_api.users import UserRepository
 
 FIELDS = {"request_id", "route_key", "method", "status", "latency_ms", "cold_start"}
 STANDARD = set(vars(logging.LogRecord("n", 0, "p", 0, "m", None, None))) | {"message", "asctime"}
@@ -96,7 +97,7 @@ def test_an_unexpected_error_logs_its_trace_and_the_line_says_500(
     def boom(*_: Any, **__: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(app.SERVICES.store, "get", boom)
+    monkeypatch.setattr(app.SERVICES.repository(UserRepository), "get", boom)
 
     result = api("GET", "/users/01")
 

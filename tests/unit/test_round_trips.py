@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.unit.conftest import Api
-from users_api.store import LIST_SHARDS
+from users_api.users.listing import LIST_SHARDS
 
 LIST = ["Query"] * LIST_SHARDS + ["BatchGetItem"]
 KEY = {"Idempotency-Key": "k-1"}

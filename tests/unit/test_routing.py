@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from users_api.api import ROUTER
 from users_api.errors import MethodNotAllowed, NotFound
 from users_api.http import Request, Response
-from users_api.routes import ROUTER
 from users_api.routing import Router
 
 CONTRACT = {

@@ -21,7 +21,7 @@ from tools.bench.cases import (
     user_event,
 )
 from tools.roundtrips import counting_calls
-from users_api.store import LIST_SHARDS
+from users_api.users.listing import LIST_SHARDS
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def count_round_trips(cases: list[TripCase] = TRIP_CASES) -> list[dict[str, Any]
 
 def _count(app: Any, case: TripCase) -> dict[str, Any]:
     event = user_event(case.method, case.path, query=case.query, json_body=case.body)
-    with counting_calls(app.SERVICES.store._client) as calls:
+    with counting_calls(app.SERVICES.db.client) as calls:
         status = app.handler(event, None)["statusCode"]
     return {
         "case": case.label,

@@ -74,7 +74,7 @@ def measure_warm(iterations: int = 5000, warmup: int = 500) -> dict[str, Any]:
 
     fake = FakeDynamoDB()
     services = app.build_services()
-    services.store._client = fake  # type: ignore[assignment]
+    services.db.client = fake  # type: ignore[assignment]
     saved = app.SERVICES
     app.SERVICES = services
     clock = time.perf_counter_ns

@@ -1,114 +1,94 @@
-"""The route table: each route checks who calls, validates its input, calls the store and shapes
-the response. Domain outcomes become HTTP errors through one table (`@ROUTER.error`) below.
+"""The users router: each route checks who calls, validates its input, calls the repository and
+shapes the response. The repository's outcomes become HTTP errors through this router's error
+table (`@router.error`).
 
-Routes that read never import pydantic (`users_api.models`): a cold start that serves a read
-skips its import and schema building. Routes that take input import the models on first use.
+Routes that read never import pydantic (users.schema): a cold start that serves a read skips its
+import and schema building. Routes that take input import the schema on first use.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from users_api import auth
-from users_api.deadline import DeadlineExceeded
 from users_api.errors import (
     BadRequest,
     Conflict,
     HttpError,
     NotFound,
     PreconditionFailed,
-    ServiceUnavailable,
-    UnprocessableContent,
     ValidationFailed,
 )
-from users_api.http import Request, Response, json_response
-from users_api.idempotency import (
-    REPLAYED_HEADERS,
-    IdempotencyKeyInFlight,
-    IdempotencyKeyReused,
-    IdempotencyStore,
-    Replay,
-    StoredResponse,
-    fingerprint,
-    is_valid_key,
-)
-from users_api.paging import PageTokens
-from users_api.routing import Doc, Router
+from users_api.http import Request, Response, if_match_versions, json_response
+from users_api.idempotency import REPLAYED_HEADERS, Replay, StoredResponse, fingerprint
+from users_api.idempotency import is_valid_key as is_valid_idempotency_key
+from users_api.routing import Components, Doc, Router
 from users_api.rules import INVALID_EMAIL, USER_ID_PATTERN, is_user_id, normalise_email
-from users_api.store import (
-    KEEP,
-    ClaimLost,
-    Contention,
+from users_api.services import Services, caller
+from users_api.users.listing import ListWindow
+from users_api.users.model import User
+from users_api.users.repository import (
     EmailTaken,
-    Keep,
-    ListWindow,
-    Unavailable,
     UserExists,
     UserNotFound,
-    UserRecord,
-    UserStore,
+    UserRepository,
     VersionMismatch,
     now_iso,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What routes need beyond the request; built once per container."""
+def _components() -> Components:
+    from users_api.users import openapi
 
-    store: UserStore
-    tokens: PageTokens
-    idempotency: IdempotencyStore
-    auth: auth.Settings
+    return openapi.components()
 
 
-ROUTER: Router[Services] = Router()
+router: Router[Services] = Router(
+    tag="users", tag_description="User profiles", components=_components
+)
 
 USERS_QUERY: Final = frozenset(
     {"id", "email", "limit", "next_token", "created_after", "created_before"}
 )
 LIST_QUERY: Final = frozenset({"limit", "next_token", "created_after", "created_before"})
-# If-Match: only entity tags this API issues (`"<version>"`, no leading zero, at most 18 digits)
-# can match; anything else, and headers longer or with more tags than any client needs, match
-# nothing (412). Strong comparison, so weak tags (W/"1") never match either.
-_ETAG: Final = re.compile(r'"([1-9][0-9]{0,17})"')
-MAX_IF_MATCH_LENGTH: Final = 1024
-MAX_IF_MATCH_TAGS: Final = 20
+# After a create: where the user is (OpenAPI links, followed by clients and fuzzers).
+_LINKS: Final = {
+    "GetUser": ("getUser", "user_id", "user_id"),
+    "GetUserById": ("getOrListUsers", "query.id", "user_id"),
+    "ReplaceUser": ("replaceUser", "user_id", "user_id"),
+    "PatchUser": ("patchUser", "user_id", "user_id"),
+    "DeleteUser": ("deleteUser", "user_id", "user_id"),
+}
 
 
-def caller(request: Request, services: Services) -> auth.Caller:
-    return auth.caller_of(request.authorizer, services.auth)
+def _users(services: Services) -> UserRepository:
+    return services.repository(UserRepository)
 
 
-ROUTER.guard = caller  # every non-public route needs a caller (401 otherwise)
+# -- the error table: the repository's outcomes -> HTTP errors ----------------------------------
 
 
-# -- the error table: domain outcome -> HTTP error ----------------------------------------------
-
-
-@ROUTER.error(UserNotFound)
+@router.error(UserNotFound)
 def _user_not_found(error: UserNotFound) -> HttpError:
     return _not_found(error.user_id)
 
 
-@ROUTER.error(UserExists)
+@router.error(UserExists)
 def _user_exists(error: UserExists) -> HttpError:
     return Conflict(
         f"User {error.user_id!r} already exists", code="user_exists", details={"field": "user_id"}
     )
 
 
-@ROUTER.error(EmailTaken)
+@router.error(EmailTaken)
 def _email_taken(error: EmailTaken) -> HttpError:
     return Conflict(
         f"Email {error.email!r} is already taken", code="email_taken", details={"field": "email"}
     )
 
 
-@ROUTER.error(VersionMismatch)
+@router.error(VersionMismatch)
 def _version_mismatch(error: VersionMismatch) -> HttpError:
     return PreconditionFailed(
         "If-Match does not match the user's current version",
@@ -116,55 +96,11 @@ def _version_mismatch(error: VersionMismatch) -> HttpError:
     )
 
 
-@ROUTER.error(Contention)
-def _contention(error: Contention) -> HttpError:
-    return Conflict(
-        f"User {error.user_id!r} is being changed by other requests; retry",
-        code="concurrent_update",
-        retry_after_s=1,
-    )
-
-
-@ROUTER.error(Unavailable)
-def _unavailable(_: Unavailable) -> HttpError:
-    return ServiceUnavailable("The user store is busy or unavailable; retry shortly")
-
-
-@ROUTER.error(DeadlineExceeded)
-def _deadline(_: DeadlineExceeded) -> HttpError:
-    return ServiceUnavailable("The request ran out of time; retry shortly")
-
-
-@ROUTER.error(IdempotencyKeyReused)
-def _key_reused(_: IdempotencyKeyReused) -> HttpError:
-    return UnprocessableContent(
-        "Idempotency-Key was already used with a different request body",
-        code="idempotency_key_reused",
-    )
-
-
-@ROUTER.error(IdempotencyKeyInFlight)
-def _key_in_flight(_: IdempotencyKeyInFlight) -> HttpError:
-    return Conflict(
-        "A request with this Idempotency-Key is still being processed; retry shortly",
-        code="idempotency_key_in_use",
-        retry_after_s=1,
-    )
-
-
-@ROUTER.error(ClaimLost)
-def _claim_lost(_: ClaimLost) -> HttpError:
-    # The claim's lease ran out and another request took the key over: it answers for it.
-    return _key_in_flight(IdempotencyKeyInFlight())
-
-
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _user_response(
-    status: int, user: UserRecord, headers: dict[str, str] | None = None
-) -> Response:
-    return json_response(status, user.as_dict(), {"ETag": user.etag, **(headers or {})})
+def _user_response(status: int, user: User, headers: dict[str, str] | None = None) -> Response:
+    return json_response(status, user.as_json(), {"ETag": user.etag, **(headers or {})})
 
 
 def _not_found(user_id: str) -> NotFound:
@@ -178,17 +114,6 @@ def _user_id_param(request: Request) -> str:
     return value
 
 
-def _if_match(request: Request) -> set[int] | None:
-    """Versions allowed by `If-Match` (strong comparison), None when absent or `*`."""
-    header = request.header("if-match")
-    if header is None or header.strip() == "*":
-        return None
-    tags = header.split(",")
-    if len(header) > MAX_IF_MATCH_LENGTH or len(tags) > MAX_IF_MATCH_TAGS:
-        return set()
-    return {int(match.group(1)) for tag in tags if (match := _ETAG.fullmatch(tag.strip()))}
-
-
 def _invalid_query(name: str, message: str) -> ValidationFailed:
     return ValidationFailed([{"field": name, "message": message, "type": "value_error"}])
 
@@ -196,17 +121,7 @@ def _invalid_query(name: str, message: str) -> ValidationFailed:
 # -- routes ------------------------------------------------------------------------------------
 
 
-@ROUTER.route(
-    "GET",
-    "/hello",
-    public=True,
-    doc=Doc("Say hello (no caller needed)", {200: "Hello"}, tag="service"),
-)
-def hello(request: Request, _: Services) -> Response:
-    return json_response(200, {"message": "Hello from Lambda", "path": request.path})
-
-
-@ROUTER.route(
+@router.route(
     "POST",
     "/users",
     doc=Doc(
@@ -220,26 +135,31 @@ def hello(request: Request, _: Services) -> Response:
             " `Idempotency-Key`, the same key and body again within 24 hours replays the first"
             " answer (`Idempotent-Replayed: true`) and writes nothing."
         ),
+        location="/users/{user_id}",
+        etag="required",
+        links=_LINKS,
     ),
 )
 def create_user(request: Request, services: Services) -> Response:
-    from users_api.models import UserCreate, validate
+    from users_api.schema import validate
+    from users_api.users.schema import UserCreate
 
     who = caller(request, services)
-    data = validate(UserCreate, request.json())
-    user_id = data.user_id or auth.own_user_id(who) or uuid.uuid4().hex
+    fields = validate(UserCreate, request.json()).model_dump()
+    user_id = fields.pop("user_id") or auth.own_user_id(who) or uuid.uuid4().hex
     auth.require_owner(who, user_id)
     key = request.header("idempotency-key")
-    if key is not None and not is_valid_key(key):
+    if key is not None and not is_valid_idempotency_key(key):
         raise BadRequest(
             "Idempotency-Key must be 1-255 printable ASCII characters",
             code="invalid_idempotency_key",
         )
     now = now_iso()
-    user = UserRecord(user_id, data.name, data.email, now, now, 1)
+    user = User(user_id=user_id, **fields, created_at=now, updated_at=now, version=1)
     created = _user_response(201, user, {"Location": f"/users/{user.user_id}"})
+    users = _users(services)
     if key is None:
-        services.store.create(user)
+        users.create(user)
         return created
     try:
         claim = services.idempotency.claim(who.principal, key, fingerprint(request.body))
@@ -254,14 +174,14 @@ def create_user(request: Request, services: Services) -> Response:
         {name: created.headers[name] for name in REPLAYED_HEADERS},
     )
     try:
-        services.store.create(user, also=[services.idempotency.completion(claim, answer)])
+        users.create(user, also=[services.idempotency.completion(claim, answer)])
     except Exception:
         services.idempotency.release(claim)  # a failed create does not pin the key
         raise
     return created
 
 
-@ROUTER.route(
+@router.route(
     "GET",
     "/users",
     doc=Doc(
@@ -274,6 +194,7 @@ def create_user(request: Request, services: Services) -> Response:
             " answer is one page of users, newest first, and `next_token` continues it. Listing"
             " and lookup by email need the admin scope when authorization is on."
         ),
+        etag="optional",
     ),
 )
 def get_or_list_users(request: Request, services: Services) -> Response:
@@ -308,7 +229,7 @@ def _get_by_id(request: Request, services: Services, user_id: str) -> Response:
     if not is_user_id(user_id):
         raise _invalid_query("id", f"String should match pattern '{USER_ID_PATTERN}'")
     auth.require_reader(caller(request, services), user_id, services.auth)
-    user = services.store.get(user_id)
+    user = _users(services).get(user_id)
     if user is None:
         raise _not_found(user_id)
     return _user_response(200, user)
@@ -320,41 +241,44 @@ def _get_by_email(request: Request, services: Services, raw_email: str) -> Respo
         email = normalise_email(raw_email)
     except ValueError:
         raise _invalid_query("email", INVALID_EMAIL) from None
-    user = services.store.get_by_email(email)
+    user = _users(services).get_by_email(email)
     if user is None:
         raise NotFound(f"No user has email {email!r}", code="user_not_found")
     return _user_response(200, user)
 
 
 def _list_page(request: Request, services: Services) -> Response:
-    from users_api.models import ListQuery, validate
+    from users_api.schema import validate
+    from users_api.users.schema import ListQuery
 
     auth.require_admin(caller(request, services), "Listing users")
     params = validate(ListQuery, request.query)
+    users = _users(services)
     window = ListWindow(None, params.created_after, params.created_before)
+    bounds = (params.created_after, params.created_before)
     if params.next_token:
-        after = services.tokens.decode(params.next_token, *_window_of(window))
-        window = ListWindow(after, params.created_after, params.created_before)
-    users, last = services.store.list_page(params.limit, window)
+        after = users.tokens.decode(params.next_token, *bounds)
+        window = ListWindow(after, *bounds)
+    found, last = users.list_page(params.limit, window)
     page = {
-        "items": [user.as_dict() for user in users],
-        "count": len(users),
-        "next_token": services.tokens.encode(last, *_window_of(window)) if last else None,
+        "items": [user.as_json() for user in found],
+        "count": len(found),
+        "next_token": users.tokens.encode(last, *bounds) if last else None,
     }
     return json_response(200, page)
 
 
-def _window_of(window: ListWindow) -> tuple[str | None, str | None]:
-    return window.created_after, window.created_before
-
-
-@ROUTER.route("GET", "/users/{user_id}", doc=Doc("Read a user", {200: "User"}, errors=(404, 503)))
+@router.route(
+    "GET",
+    "/users/{user_id}",
+    doc=Doc("Read a user", {200: "User"}, errors=(404, 503), etag="required"),
+)
 def get_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
     return _get_by_id(request, services, user_id)
 
 
-@ROUTER.route(
+@router.route(
     "PUT",
     "/users/{user_id}",
     doc=Doc(
@@ -363,18 +287,20 @@ def get_user(request: Request, services: Services) -> Response:
         body="UserReplace",
         errors=(404, 409, 412, 503),
         headers=("If-Match",),
+        etag="required",
     ),
 )
 def replace_user(request: Request, services: Services) -> Response:
-    from users_api.models import UserReplace, validate
+    from users_api.schema import validate
+    from users_api.users.schema import UserReplace
 
     user_id = _user_id_param(request)
     auth.require_owner(caller(request, services), user_id)
-    data = validate(UserReplace, request.json())
-    return _update(services, user_id, request, name=data.name, email=data.email)
+    changes = validate(UserReplace, request.json()).model_dump()
+    return _update(services, user_id, request, changes)
 
 
-@ROUTER.route(
+@router.route(
     "PATCH",
     "/users/{user_id}",
     doc=Doc(
@@ -384,33 +310,37 @@ def replace_user(request: Request, services: Services) -> Response:
         errors=(404, 409, 412, 503),
         headers=("If-Match",),
         description='An absent member stays as it is; `"email": null` removes the email.',
+        etag="required",
     ),
 )
 def patch_user(request: Request, services: Services) -> Response:
-    from users_api.models import UserPatch, validate
+    from users_api.schema import validate
+    from users_api.users.schema import UserPatch
 
     user_id = _user_id_param(request)
     auth.require_owner(caller(request, services), user_id)
     changes = validate(UserPatch, request.json()).changes()
-    name = changes.get("name", KEEP)
-    if name is None:
+    required = [f.name for f in User.writable_fields() if f.default is not None]
+    removed = [name for name in required if name in changes and changes[name] is None]
+    if removed:
         raise ValidationFailed(
             [
                 {
-                    "field": "name",
-                    "message": "name is required and cannot be removed",
+                    "field": name,
+                    "message": f"{name} is required and cannot be removed",
                     "type": "missing",
                 }
+                for name in removed
             ]
         )
     if not changes:
-        return _unchanged(services, user_id, _if_match(request))
-    return _update(services, user_id, request, name=name, email=changes.get("email", KEEP))
+        return _unchanged(services, user_id, if_match_versions(request))
+    return _update(services, user_id, request, changes)
 
 
 def _unchanged(services: Services, user_id: str, expected: set[int] | None) -> Response:
     """An empty merge patch changes nothing (RFC 7396): the user as it is, nothing written."""
-    user = services.store.get(user_id)
+    user = _users(services).get(user_id)
     if user is None:
         raise _not_found(user_id)
     if expected is not None and user.version not in expected:
@@ -419,19 +349,14 @@ def _unchanged(services: Services, user_id: str, expected: set[int] | None) -> R
 
 
 def _update(
-    services: Services,
-    user_id: str,
-    request: Request,
-    *,
-    name: str | Keep,
-    email: str | Keep | None,
+    services: Services, user_id: str, request: Request, changes: dict[str, Any]
 ) -> Response:
-    expected = _if_match(request)
-    user = services.store.update(user_id, name=name, email=email, expected_versions=expected)
+    expected = if_match_versions(request)
+    user = _users(services).update(user_id, changes, expected_versions=expected)
     return _user_response(200, user)
 
 
-@ROUTER.route(
+@router.route(
     "DELETE",
     "/users/{user_id}",
     doc=Doc("Delete a user", {204: None}, errors=(404, 409, 412, 503), headers=("If-Match",)),
@@ -439,19 +364,5 @@ def _update(
 def delete_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
     auth.require_owner(caller(request, services), user_id)
-    services.store.delete(user_id, expected_versions=_if_match(request))
+    _users(services).delete(user_id, expected_versions=if_match_versions(request))
     return Response(204)
-
-
-@ROUTER.route(
-    "GET",
-    "/openapi.json",
-    public=True,
-    doc=Doc("This API's OpenAPI 3.1 document", {200: "OpenApiDocument"}, tag="service"),
-)
-def openapi_document(_: Request, services: Services) -> Response:
-    # Built on the first request for it (and kept): importing users_api.openapi imports pydantic
-    # and the models, which a cold start that serves users must not pay for.
-    from users_api.openapi import document_json
-
-    return Response(200, document_json(services.auth.mode))

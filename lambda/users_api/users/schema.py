@@ -1,0 +1,98 @@
+"""The users API's schema: pydantic models built from the record's fields (users.model.User).
+
+`RULES` gives each rule a field names its type; everything else comes from the record. Imported
+on first use by the routes that take input, and by the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
+
+from users_api.rules import (
+    DEFAULT_PAGE_SIZE,
+    MAX_EMAIL_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_PAGE_SIZE,
+    USER_ID_PATTERN,
+    check_name,
+    normalise_email,
+    normalise_timestamp,
+)
+from users_api.schema import input_model, output_model, patch_model
+from users_api.users.model import User
+
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    AfterValidator(check_name),
+]
+# The schema says what the check does: normalise_email accepts a dotted domain, lower-cases.
+Email = Annotated[
+    str,
+    AfterValidator(normalise_email),
+    Field(json_schema_extra={"format": "email", "maxLength": MAX_EMAIL_LENGTH}),
+]
+
+# The type of each rule a field of users.model.User names.
+RULES: Final[dict[str, Any]] = {"user_id": UserId, "name": Name, "email": Email}
+
+UserCreate = input_model(
+    User, RULES, "UserCreate", "`POST /users`: `user_id` is generated when absent.", with_key=True
+)
+UserReplace = input_model(
+    User,
+    RULES,
+    "UserReplace",
+    "`PUT /users/{user_id}`: the mutable fields; an absent email removes it.",
+)
+UserPatch = patch_model(
+    User,
+    RULES,
+    "UserPatch",
+    "`PATCH /users/{user_id}`: a JSON merge patch (RFC 7396) of the mutable fields.\n\n"
+    'A member that is absent stays as it is; `"email": null` removes the email. `name` is\n'
+    'required on a user, so `"name": null` is invalid.',
+)
+UserModel = output_model(
+    User,
+    RULES,
+    "User",
+    "A stored user, as every route returns it (served from `users.model.User`, drift-tested).",
+)
+
+
+class UserPage(BaseModel):
+    """`GET /users`: one page of users and the token for the next page (null on the last)."""
+
+    items: list[UserModel]  # type: ignore[valid-type]
+    count: int
+    next_token: str | None
+
+
+class UserOrPage(RootModel[UserModel | UserPage]):  # type: ignore[valid-type]
+    """`GET /users`: one user (`?id=`, `?email=`) or a page of users."""
+
+
+Timestamp = Annotated[str, AfterValidator(normalise_timestamp)]
+
+
+class ListQuery(BaseModel):
+    """`GET /users` paging and date-window parameters, as query strings.
+
+    Users come newest first; `created_after` is inclusive and `created_before` exclusive, so
+    consecutive windows [a, b), [b, c) never share a user.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
+    next_token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    created_after: Timestamp | None = Field(
+        default=None, description="ISO-8601; users created at or after this time (inclusive)"
+    )
+    created_before: Timestamp | None = Field(
+        default=None, description="ISO-8601; users created before this time (exclusive)"
+    )
