@@ -182,18 +182,8 @@ def _error_responses(mode: str) -> dict[str, Any]:
             "headers": headers,
             "content": {JSON: {"schema": schema}},
         }
-    responses["405"] = {
-        "description": "The path exists, the method does not (any operation's path)",
-        "headers": {
-            "Allow": {
-                "description": "The methods the path has",
-                "required": True,
-                "schema": {"type": "string"},
-            },
-            "X-Request-Id": _X_REQUEST_ID,
-        },
-        "content": {JSON: {"schema": {"$ref": f"{SCHEMAS}Error"}}},
-    }
+    # No 405 here: no operation answers it (the method it would be for has none); the info
+    # description says what another method on a known path gets.
     return responses
 
 
@@ -302,8 +292,10 @@ def _operation(route: Route[Any], mode: str, parts: Components) -> dict[str, Any
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"{RESPONSES}{_ERROR_NAMES[status]}"}
     operation["responses"] = responses
-    if mode != "NONE":
-        operation["security"] = [] if route.public else [{_SECURITY_NAMES[mode]: []}]
+    # Declared on every operation, in every mode: `[]` says "no caller needed" (a public route,
+    # or every route of a stack with authorization NONE), so no tool has to guess.
+    public = mode == "NONE" or route.public
+    operation["security"] = [] if public else [{_SECURITY_NAMES[mode]: []}]
     return operation
 
 
@@ -312,7 +304,6 @@ _ERROR_NAMES: Final = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "NotFound",
-    405: "MethodNotAllowed",
     409: "Conflict",
     412: "PreconditionFailed",
     413: "PayloadTooLarge",
@@ -388,9 +379,21 @@ def build(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> dict[str, A
     for route in router.routes():
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, mode, parts)
     errors = _error_responses(mode)
+    # Only the error responses some operation refers to (401 and 403 only with authorization).
+    used = {
+        response["$ref"].removeprefix(RESPONSES)
+        for item in paths.values()
+        for operation in item.values()
+        for response in operation["responses"].values()
+        if "$ref" in response
+    }
     components: dict[str, Any] = {
         "schemas": _schemas(parts.schemas),
-        "responses": {_ERROR_NAMES[int(status)]: errors[status] for status in sorted(errors)},
+        "responses": {
+            name: errors[status]
+            for status in sorted(errors)
+            if (name := _ERROR_NAMES[int(status)]) in used
+        },
     }
     if mode != "NONE":
         components["securitySchemes"] = _security_schemes(mode)
@@ -400,6 +403,8 @@ def build(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> dict[str, A
             "title": info.title,
             "version": info.version,
             "description": info.description.format(mode=mode),
+            "contact": {"name": info.contact},
+            "license": {"name": info.license, "identifier": info.license},
         },
         "servers": [{"url": "/", "description": "The API that serves this document"}],
         "tags": [{"name": name, "description": text} for name, text in router.tags.items()],

@@ -271,7 +271,13 @@ def _list_page(request: Request, services: Services) -> Response:
 @router.route(
     "GET",
     "/users/{user_id}",
-    doc=Doc("Read a user", {200: "User"}, errors=(404, 503), etag="required"),
+    doc=Doc(
+        "Read a user",
+        {200: "User"},
+        errors=(404, 503),
+        etag="required",
+        description="The user, and its version as `ETag` (send it as `If-Match` to change it).",
+    ),
 )
 def get_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
@@ -288,6 +294,10 @@ def get_user(request: Request, services: Services) -> Response:
         errors=(404, 409, 412, 503),
         headers=("If-Match",),
         etag="required",
+        description=(
+            "Sets the name and the email; an absent email removes it. With `If-Match`, only if"
+            " the user is still at that version (412 otherwise)."
+        ),
     ),
 )
 def replace_user(request: Request, services: Services) -> Response:
@@ -359,7 +369,13 @@ def _update(
 @router.route(
     "DELETE",
     "/users/{user_id}",
-    doc=Doc("Delete a user", {204: None}, errors=(404, 409, 412, 503), headers=("If-Match",)),
+    doc=Doc(
+        "Delete a user",
+        {204: None},
+        errors=(404, 409, 412, 503),
+        headers=("If-Match",),
+        description="With `If-Match`, only if the user is still at that version (412 otherwise).",
+    ),
 )
 def delete_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
