@@ -12,9 +12,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, St
 
 from users_api.rules import (
     DEFAULT_PAGE_SIZE,
+    EMAIL_PATTERN,
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PAGE_SIZE,
+    NAME_PATTERN,
     USER_ID_PATTERN,
     check_name,
     normalise_email,
@@ -24,16 +26,24 @@ from users_api.schema import input_model, output_model, patch_model
 from users_api.users.model import User
 
 UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+# The schema's pattern is the check (rules.py): what the document says is what is enforced.
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
     AfterValidator(check_name),
+    Field(
+        description=f"1-{MAX_NAME_LENGTH} characters, no control characters; stored without"
+        " surrounding whitespace",
+        json_schema_extra={"pattern": NAME_PATTERN},
+    ),
 ]
-# The schema says what the check does: normalise_email accepts a dotted domain, lower-cases.
 Email = Annotated[
     str,
     AfterValidator(normalise_email),
-    Field(json_schema_extra={"format": "email", "maxLength": MAX_EMAIL_LENGTH}),
+    Field(
+        description=f"An address of at most {MAX_EMAIL_LENGTH} characters; stored trimmed and"
+        " lower-case, unique regardless of case",
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+    ),
 ]
 
 # The type of each rule a field of users.model.User names.
