@@ -82,9 +82,10 @@ def patch_model(record: type[Record], rules: Rules, name: str, doc: str) -> type
     """A merge patch of the writable fields: each member optional; null (remove) only for an
     optional field. The model still reads a null for a required one, so the route can say
     that it cannot be removed; the schema does not offer it."""
+    unlisted_null: Any = SkipJsonSchema[None]  # type: ignore[misc]  # pydantic's marker
     definitions: dict[str, Any] = {
         field.name: (
-            rules[field.metadata["rule"]] | (None if _optional(field) else SkipJsonSchema[None]),
+            rules[field.metadata["rule"]] | (None if _optional(field) else unlisted_null),
             None,
         )
         for field in _fields(record, WRITABLE)
