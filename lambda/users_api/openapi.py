@@ -149,7 +149,11 @@ _ERRORS: Final[dict[int, tuple[str, bool]]] = {
     ),
     412: ("`If-Match` does not match the current version (`current_version` says which)", False),
     413: (f"The body is larger than {MAX_BODY_BYTES} bytes", True),
-    422: ("The `Idempotency-Key` was used with another body (`idempotency_key_reused`)", False),
+    422: (
+        "Well formed but not processable: an `Idempotency-Key` used with another body"
+        " (`idempotency_key_reused`), or the resource's own codes",
+        False,
+    ),
     429: ("Too many requests (API Gateway's throttling)", True),
     500: ("Internal error", True),
     503: ("The store is busy or the request ran out of time: retry after `Retry-After`", True),

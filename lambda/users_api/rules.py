@@ -89,4 +89,8 @@ def normalise_timestamp(value: str) -> str:
         raise ValueError(INVALID_TIMESTAMP) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        utc = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00: before or after what UTC can hold
+        utc = (datetime.min if parsed.year == 1 else datetime.max).replace(tzinfo=UTC)
+    return utc.isoformat(timespec="milliseconds").replace("+00:00", "Z")

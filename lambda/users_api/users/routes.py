@@ -18,6 +18,7 @@ from users_api.errors import (
     HttpError,
     NotFound,
     PreconditionFailed,
+    UnprocessableContent,
     ValidationFailed,
 )
 from users_api.http import Request, Response, if_match_versions, json_response
@@ -187,12 +188,14 @@ def create_user(request: Request, services: Services) -> Response:
     doc=Doc(
         "Read a user (?id=), look one up by email (?email=), or list users newest first",
         {200: "UserOrPage"},
-        errors=(404, 503),
+        errors=(404, 422, 503),
         query=("id", "email", "limit", "next_token", "created_after", "created_before"),
         description=(
-            "`id` or `email` selects one user and takes no other parameter; without them the"
-            " answer is one page of users, newest first, and `next_token` continues it. Listing"
-            " and lookup by email need the admin scope when authorization is on."
+            "Three uses, each with its own parameters: `id` reads one user; `email` looks one"
+            " up; `limit`, `next_token`, `created_after` and `created_before` (each optional)"
+            " list one page of users, newest first, and `next_token` continues it. Parameters"
+            " of two uses in one request are a 422 `invalid_query`. Listing and lookup by"
+            " email need the admin scope when authorization is on."
         ),
         etag="optional",
     ),
@@ -210,11 +213,13 @@ def get_or_list_users(request: Request, services: Services) -> Response:
         )
     paging = LIST_QUERY & query.keys()
     selectors = {"id", "email"} & query.keys()
+    # Each parameter is valid on its own (the document's schemas say so); two uses in one
+    # request are well formed but contradict each other: 422, as the document lists.
     if len(selectors) > 1:
-        raise BadRequest("Use either id or email, not both", code="invalid_query")
+        raise UnprocessableContent("Use either id or email, not both", code="invalid_query")
     if selectors and paging:
         combined = ", ".join(sorted(paging))
-        raise BadRequest(
+        raise UnprocessableContent(
             f"{selectors.pop()} selects one user and cannot be combined with {combined}",
             code="invalid_query",
         )

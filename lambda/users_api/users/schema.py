@@ -10,6 +10,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
+from users_api.paging import MAX_TOKEN_LENGTH, TOKEN_PATTERN
 from users_api.rules import (
     DEFAULT_PAGE_SIZE,
     EMAIL_PATTERN,
@@ -86,7 +87,18 @@ class UserOrPage(RootModel[UserModel | UserPage]):  # type: ignore[valid-type]
     """`GET /users`: one user (`?id=`, `?email=`) or a page of users."""
 
 
-Timestamp = Annotated[str, AfterValidator(normalise_timestamp)]
+# What normalise_timestamp reads (it also takes other ISO-8601 forms, e.g. without an offset).
+Timestamp = Annotated[
+    str,
+    AfterValidator(normalise_timestamp),
+    Field(json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]}),
+]
+# A token of the shape `next_token`s have; only the ones this API issued continue a listing.
+PageToken = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TOKEN_LENGTH),
+    Field(json_schema_extra={"pattern": TOKEN_PATTERN}),
+]
 
 
 class ListQuery(BaseModel):
@@ -99,10 +111,14 @@ class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
-    next_token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    next_token: PageToken | None = None
     created_after: Timestamp | None = Field(
-        default=None, description="ISO-8601; users created at or after this time (inclusive)"
+        default=None,
+        description="A date (its midnight UTC) or an RFC 3339 date-time; users created at or"
+        " after it (inclusive)",
     )
     created_before: Timestamp | None = Field(
-        default=None, description="ISO-8601; users created before this time (exclusive)"
+        default=None,
+        description="A date (its midnight UTC) or an RFC 3339 date-time; users created before"
+        " it (exclusive)",
     )
