@@ -22,13 +22,16 @@ MAX_PAGE_SIZE: Final = 100
 # the blanks below and the control characters and separators that are whitespace.
 _BLANK: Final = r" \xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
 _SPACE: Final = rf"\t\n\x0b\x0c\r\x1c-\x1f\x85\u2028\u2029{_BLANK}"
-# What no name holds: control characters (C0, DEL, C1), line/paragraph separators, and lone
-# surrogates (not encodable as UTF-8, so DynamoDB would refuse them).
-_CONTROL: Final = r"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+# What no name holds: control characters (C0, DEL, C1) and line/paragraph separators. (Nor a
+# lone surrogate: not encodable as UTF-8, so DynamoDB would refuse it. No pattern says that:
+# JSON Schema validators and generators work on code points a UTF-8 text can carry.)
+_CONTROL: Final = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 
 # The rules are regular expressions that the OpenAPI document publishes as they are (JSON Schema
-# `pattern`, ECMA-262 and Python alike) and the function checks as they are: what a client is told
-# is what the server does. Surrounding whitespace is allowed and trimmed before storing.
+# `pattern`, ECMA-262 and Python alike, without lookaround so that generators can draw from
+# them) and the function checks as they are: what a client is told is what the server does.
+# Surrounding whitespace is allowed and trimmed before storing.
 
 # 1-MAX_NAME_LENGTH characters once trimmed, none of them a control character or separator.
 NAME_PATTERN: Final = (
@@ -38,22 +41,23 @@ NAME_PATTERN: Final = (
 _NAME: Final = re.compile(NAME_PATTERN)
 INVALID_NAME: Final = "name must not contain control characters"
 
-# Pragmatic address check (RFC 5322 is far looser): a dot-atom local part of at most 64
-# characters, one @, a dotted domain of letters/digits/hyphens with a letters-only top level,
-# at most MAX_EMAIL_LENGTH characters in all. Stored lower-case, so uniqueness ignores case.
-_LOCAL: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-_DOMAIN: Final = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+# Pragmatic address check (RFC 5322 is far looser): a dot-atom local part, one @, a dotted
+# domain of letters/digits/hyphens (labels of at most 63) with a letters-only top level, at most
+# MAX_EMAIL_LENGTH characters as sent (the schema's maxLength). Stored lower-case, so uniqueness
+# ignores case.
+_ATOM: Final = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL: Final = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_PATTERN: Final = (
-    rf"^[{_SPACE}]*(?=[^@]{{1,64}}@)(?=[^{_SPACE}]{{1,{MAX_EMAIL_LENGTH}}}[{_SPACE}]*$)"
-    rf"{_LOCAL}@(?=[^{_SPACE}]{{1,253}}[{_SPACE}]*$){_DOMAIN}[{_SPACE}]*$"
+    rf"^[{_SPACE}]*{_ATOM}(?:\.{_ATOM})*@(?:{_LABEL}\.)+[A-Za-z]{{2,63}}[{_SPACE}]*$"
 )
 _EMAIL: Final = re.compile(EMAIL_PATTERN)
 INVALID_EMAIL: Final = "value is not a valid email address"
 
 
 def normalise_email(value: str) -> str:
-    """The address trimmed and lower-cased; ValueError if it does not match EMAIL_PATTERN."""
-    if _EMAIL.fullmatch(value) is None:
+    """The address trimmed and lower-cased; ValueError unless it matches EMAIL_PATTERN within
+    MAX_EMAIL_LENGTH characters."""
+    if len(value) > MAX_EMAIL_LENGTH or _EMAIL.fullmatch(value) is None:
         raise ValueError(INVALID_EMAIL)
     return value.strip().lower()
 
@@ -64,7 +68,7 @@ def is_user_id(value: str) -> bool:
 
 def check_name(value: str) -> str:
     """`value` trimmed if it matches NAME_PATTERN; ValueError (saying why) otherwise."""
-    if _NAME.fullmatch(value) is not None:
+    if _NAME.fullmatch(value) is not None and _SURROGATE.search(value) is None:
         return value.strip()
     trimmed = value.strip()
     if not trimmed:

@@ -43,7 +43,7 @@ Email = Annotated[
     Field(
         description=f"An address of at most {MAX_EMAIL_LENGTH} characters; stored trimmed and"
         " lower-case, unique regardless of case",
-        json_schema_extra={"pattern": EMAIL_PATTERN},
+        json_schema_extra={"pattern": EMAIL_PATTERN, "maxLength": MAX_EMAIL_LENGTH},
     ),
 ]
 
