@@ -26,7 +26,8 @@ from users_api.rules import (
 from users_api.schema import input_model, output_model, patch_model
 from users_api.users.model import User
 
-UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+# Each type carries an example: documentation, and what schemathesis's examples phase sends.
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN), Field(examples=["01"])]
 # The schema's pattern is the check (rules.py): what the document says is what is enforced.
 Name = Annotated[
     str,
@@ -34,6 +35,7 @@ Name = Annotated[
     Field(
         description=f"1-{MAX_NAME_LENGTH} characters, no control characters; stored without"
         " surrounding whitespace",
+        examples=["Joy"],
         json_schema_extra={"pattern": NAME_PATTERN},
     ),
 ]
@@ -43,6 +45,7 @@ Email = Annotated[
     Field(
         description=f"An address of at most {MAX_EMAIL_LENGTH} characters; stored trimmed and"
         " lower-case, unique regardless of case",
+        examples=["joy@example.com"],
         json_schema_extra={"pattern": EMAIL_PATTERN, "maxLength": MAX_EMAIL_LENGTH},
     ),
 ]
@@ -91,7 +94,10 @@ class UserOrPage(RootModel[UserModel | UserPage]):  # type: ignore[valid-type]
 Timestamp = Annotated[
     str,
     AfterValidator(normalise_timestamp),
-    Field(json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]}),
+    Field(
+        examples=["2026-11-01"],
+        json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
+    ),
 ]
 # A token of the shape `next_token`s have; only the ones this API issued continue a listing.
 PageToken = Annotated[
@@ -110,7 +116,7 @@ class ListQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, examples=[2])] = DEFAULT_PAGE_SIZE
     next_token: PageToken | None = None
     created_after: Timestamp | None = Field(
         default=None,
