@@ -122,6 +122,16 @@ def _invalid_query(name: str, message: str) -> ValidationFailed:
 # -- routes ------------------------------------------------------------------------------------
 
 
+def _replayed(replay: Replay) -> Response:
+    stored = replay.response
+    return Response(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
+
+
+def _created_id(replay: Replay) -> str:
+    """The user_id of a replayed create's `Location` (`/users/<user_id>`)."""
+    return replay.response.headers.get("Location", "").rpartition("/")[2]
+
+
 @router.route(
     "POST",
     "/users",
@@ -134,7 +144,9 @@ def _invalid_query(name: str, message: str) -> ValidationFailed:
         description=(
             "`user_id` is generated when absent (with a JWT, it is the token's `sub`). With an"
             " `Idempotency-Key`, the same key and body again within 24 hours replays the first"
-            " answer (`Idempotent-Replayed: true`) and writes nothing."
+            " answer (`Idempotent-Replayed: true`) and writes nothing, while the user it created"
+            " exists; once that user is deleted, the key is forgotten and the request creates"
+            " anew."
         ),
         location="/users/{user_id}",
         etag="required",
@@ -162,13 +174,19 @@ def create_user(request: Request, services: Services) -> Response:
     if key is None:
         users.create(user)
         return created
+    body = fingerprint(request.body)
     try:
-        claim = services.idempotency.claim(who.principal, key, fingerprint(request.body))
+        claim = services.idempotency.claim(who.principal, key, body)
     except Replay as replay:
-        stored = replay.response
-        return Response(
-            stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"}
-        )
+        if users.get(_created_id(replay)) is not None:
+            return _replayed(replay)
+        # The user that answer created has been deleted since: a replay would send a Location
+        # that is a 404. The key is forgotten and this request creates the user anew.
+        services.idempotency.forget(replay.held)
+        try:
+            claim = services.idempotency.claim(who.principal, key, body)
+        except Replay as again:  # another request with the key re-created it meanwhile
+            return _replayed(again)
     answer = StoredResponse(
         created.status,
         created.body or "",
