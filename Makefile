@@ -8,6 +8,8 @@ PYTHON ?= python3
 VENV := .venv
 CHECKOV_VENV := .venv-checkov
 PY := $(VENV)/bin/python
+# The local front and the bench match paths with the function's own router (tools/route_match.py).
+TOOLS_ENV := PYTHONPATH=lambda
 # The package `make build` prepares for the tests, `make local` and `make bench` (terraform plan builds
 # its own, from var.lambda_runtime / var.lambda_architecture / var.lambda_bytecode).
 LAMBDA_RUNTIME ?= python3.13
@@ -23,7 +25,7 @@ AUTH ?=
 # make local VARS=environments/prod.tfvars applies an environment's variables (and its authorization).
 VARS ?=
 
-.PHONY: help venv build test lint typecheck checkov local token bench clean fmt openapi browser docs
+.PHONY: help venv build check test lint typecheck checkov local token bench clean fmt openapi browser docs
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,22 +81,25 @@ browser: ## Install headless Chromium for the /docs browser test (apt, once)
 	  echo "==> installing Chromium (apt) for the browser test"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
+check: lint typecheck ## The inner loop, under a minute: lint, types and the unit tests (no emulator, no Terraform)
+	@$(PY) -m pytest tests/unit -q -n 2 -p no:cacheprovider
+
 test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
+	@$(TOOLS_ENV) $(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
 
 token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
 	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
-bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput
-	@$(PY) -m tools.bench
+bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput; writes docs/performance.md
+	@$(TOOLS_ENV) $(PY) -m tools.bench
 
 openapi: $(VENV)/.installed ## Write openapi.json, the API's OpenAPI 3.1 document (from the routes and models)
 	@$(PY) -m tools.openapi
 
-docs: $(VENV)/.installed ## Regenerate the README's Inputs/Outputs tables from variables.tf/outputs.tf
+docs: $(VENV)/.installed ## Regenerate docs/configuration.md's Inputs/Outputs tables from variables.tf/outputs.tf
 	@$(PY) -m tools.docs
 
 fmt: $(VENV)/.installed ## Format Python and Terraform

@@ -4,8 +4,11 @@
 locals {
   # "table/<name>" or "table/<name>/index/<index>" -> the scalable dimension's prefix.
   scalable_resources = merge(
-    { for key, table in local.tables : "table/${table}" => "dynamodb:table" },
-    { "table/${aws_dynamodb_table.users.name}/index/${local.list_index}" = "dynamodb:index" },
+    { for key, table in aws_dynamodb_table.tables : "table/${table.name}" => "dynamodb:table" },
+    {
+      for key, index in local.table_indexes :
+      "table/${aws_dynamodb_table.tables[index.table].name}/index/${index.index}" => "dynamodb:index"
+    },
   )
   scalable_targets = local.provisioned ? merge([
     for resource_id, dimension in local.scalable_resources : {
@@ -29,8 +32,8 @@ resource "aws_appautoscaling_target" "dynamodb" {
   min_capacity       = each.value.min
   max_capacity       = each.value.max
 
-  # Registered only once the tables (and the index) exist.
-  depends_on = [aws_dynamodb_table.users, aws_dynamodb_table.user_emails, aws_dynamodb_table.idempotency]
+  # Registered only once the tables (and their indexes) exist.
+  depends_on = [aws_dynamodb_table.tables]
 }
 
 resource "aws_appautoscaling_policy" "dynamodb" {

@@ -18,46 +18,27 @@ resource "aws_iam_role" "function" {
   permissions_boundary = var.lambda_permissions_boundary_arn
 }
 
-# Exactly what users_api's code calls, on exactly these tables; nothing from a managed policy.
+# Exactly what users_api's code calls, on exactly these tables and indexes (local.tables: one
+# statement per table and one per index, each with its sid); nothing from a managed policy.
 data "aws_iam_policy_document" "function" {
-  statement {
-    sid = "ReadAndWriteUsers"
-    actions = [
-      "dynamodb:BatchGetItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-    ]
-    resources = [aws_dynamodb_table.users.arn]
+  dynamic "statement" {
+    for_each = local.tables
+
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = [aws_dynamodb_table.tables[statement.key].arn]
+    }
   }
 
-  statement {
-    sid       = "ListUsersNewestFirst"
-    actions   = ["dynamodb:Query"]
-    resources = ["${aws_dynamodb_table.users.arn}/index/${local.list_index}"]
-  }
+  dynamic "statement" {
+    for_each = local.table_indexes
 
-  # Put/Delete inside TransactWriteItems, which IAM authorises per contained action; GetItem is
-  # the consistent email -> user_id lookup.
-  statement {
-    sid = "ClaimLookUpAndReleaseEmails"
-    actions = [
-      "dynamodb:DeleteItem",
-      "dynamodb:GetItem",
-      "dynamodb:PutItem",
-    ]
-    resources = [aws_dynamodb_table.user_emails.arn]
-  }
-
-  statement {
-    sid = "RecordIdempotencyKeys"
-    actions = [
-      "dynamodb:DeleteItem",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-    ]
-    resources = [aws_dynamodb_table.idempotency.arn]
+    content {
+      sid       = statement.value.sid
+      actions   = statement.value.actions
+      resources = ["${aws_dynamodb_table.tables[statement.value.table].arn}/index/${statement.value.index}"]
+    }
   }
 
   # The function's environment (and, through DynamoDB, the tables) are encrypted with the CMK.
@@ -97,6 +78,15 @@ data "aws_iam_policy_document" "function" {
       resources = ["*"]
     }
   }
+}
+
+locals {
+  # "<table>/<index>" -> the index's facts from local.tables, with its table's key and its name.
+  table_indexes = merge([
+    for key, table in local.tables : {
+      for name, index in table.indexes : "${key}/${name}" => merge(index, { table = key, index = name })
+    }
+  ]...)
 }
 
 resource "aws_iam_role_policy" "function" {

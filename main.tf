@@ -1,14 +1,3 @@
-terraform {
-  # 1.9: lambda_runtime's validation reads lambda/runtimes.json (a validation may refer to more
-  # than its own variable only since 1.9).
-  required_version = ">= 1.9"
-
-  # The providers (aws ~> 5.100, archive ~> 2.7, external ~> 2.3) are pinned in package.tf's
-  # terraform block: a module may have only one required_providers block, and offline tooling
-  # swaps that one file for tools/offline/package.tf, which requires aws alone (archive and
-  # external cannot be fetched there).
-}
-
 provider "aws" {
   region = var.aws_region
 
@@ -28,74 +17,173 @@ locals {
   alias_name    = "live"
   provisioned   = var.billing_mode == "PROVISIONED"
   kms_key_arn   = var.kms_key_enabled ? aws_kms_key.main[0].arn : null
+  runtime_dates = jsondecode(file("${path.module}/lambda/runtimes.json"))[var.lambda_runtime]
 
-  # The function's configuration, once: the names the code reads (lambda/users_api).
-  function_environment = {
-    USERS_TABLE       = aws_dynamodb_table.users.name
-    EMAILS_TABLE      = aws_dynamodb_table.user_emails.name
-    IDEMPOTENCY_TABLE = aws_dynamodb_table.idempotency.name
-    LIST_INDEX        = local.list_index
-    LOG_LEVEL         = var.log_level
-    # auth.tf: what the gateway checked, and what the function lets a caller do.
-    AUTHORIZATION = var.authorization
-    ADMIN_SCOPE   = var.admin_scope
-    PROFILE_READS = var.profile_reads
+  # The function's configuration, once: the names the code reads (lambda/users_api); every
+  # table of local.tables reaches it as <KEY>_TABLE.
+  function_environment = merge(
+    { for key, table in aws_dynamodb_table.tables : upper("${key}_TABLE") => table.name },
+    {
+      LIST_INDEX = local.list_index
+      LOG_LEVEL  = var.log_level
+      # auth.tf: what the gateway checked, and what the function lets a caller do.
+      AUTHORIZATION = var.authorization
+      ADMIN_SCOPE   = var.admin_scope
+      PROFILE_READS = var.profile_reads
+    },
+  )
+
+  # The API's contract, once: every operation of the committed openapi.json (which `make openapi`
+  # builds from the function's route table) is a route, keyed "METHOD /path" as API Gateway keys
+  # them (OpenAPI's `{user_id}` path parameters are API Gateway's too). `$default` sends every
+  # other request to the function as well, so it answers unknown paths with its JSON 404 and
+  # wrong methods with 405 + Allow.
+  openapi      = jsondecode(file("${path.module}/openapi.json"))
+  http_methods = ["delete", "get", "head", "options", "patch", "post", "put", "trace"]
+  routes = merge([
+    for path, item in local.openapi.paths : {
+      for method, operation in item : "${upper(method)} ${path}" => {
+        path      = path
+        operation = operation
+      } if contains(local.http_methods, method)
+    }
+  ]...)
+  route_keys = concat(keys(local.routes), ["$default"])
+
+  # Every table's facts, once. Everything else about a table is derived from its entry through
+  # for_each: the table itself (below), the function's IAM statements (iam.tf: one per table and
+  # one per index, with these sids and exactly these actions), capacity and auto scaling
+  # (capacity.tf), alarms and the dashboard (monitoring.tf), outputs and SSM parameters. A key
+  # names the table's address (aws_dynamodb_table.tables["users"]), its alarms
+  # (<prefix>-dynamodb-<key>-...), its SSM parameter (<key>_table), its `tables` output entry and
+  # the function's <KEY>_TABLE variable; `name` is the table's name after "<name>-<environment>-".
+  # Adding a table is adding an entry (docs/extending.md).
+  #
+  #   hash_key, range_key   the key schema (range_key null: none)
+  #   attributes            name => DynamoDB type ("S", "N", "B") of every key attribute
+  #   indexes               global secondary indexes: name => keys, projection, and the IAM
+  #                         statement (sid, actions) the function needs on the index
+  #   ttl_attribute         DynamoDB's TTL deletes an item after this epoch-seconds attribute
+  #   sid, actions          the function's IAM statement on the table
+  #   transactions          the function writes it inside TransactWriteItems (its metrics and
+  #                         the transaction-conflict alarm)
+  tables = {
+    users = {
+      name       = "users"
+      hash_key   = "user_id"
+      range_key  = null
+      attributes = { user_id = "S", list_shard = "S", created_key = "S" }
+      # Newest-first listing: write-sharded (list_shard) so creates spread over partitions,
+      # sorted by created_key. KEYS_ONLY: a name or email change never rewrites the index entry.
+      indexes = {
+        (local.list_index) = {
+          hash_key        = "list_shard"
+          range_key       = "created_key"
+          projection_type = "KEYS_ONLY"
+          sid             = "ListUsersNewestFirst"
+          actions         = ["dynamodb:Query"]
+        }
+      }
+      ttl_attribute = null
+      sid           = "ReadAndWriteUsers"
+      actions = [
+        "dynamodb:BatchGetItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+      ]
+      transactions = true
+    }
+
+    # One item per email in use; creating it inside the same transaction as the user makes the
+    # uniqueness hold under concurrent requests, and a consistent read of it finds a user by
+    # email. Put/Delete run inside TransactWriteItems, which IAM authorises per contained
+    # action; GetItem is the consistent email -> user_id lookup.
+    emails = {
+      name          = "user-emails"
+      hash_key      = "email"
+      range_key     = null
+      attributes    = { email = "S" }
+      indexes       = {}
+      ttl_attribute = null
+      sid           = "ClaimLookUpAndReleaseEmails"
+      actions = [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+      ]
+      transactions = true
+    }
+
+    # Idempotency-Key records of POST /users: DynamoDB's TTL deletes each one after expires_at
+    # (epoch seconds), at no write cost.
+    idempotency = {
+      name          = "idempotency"
+      hash_key      = "idempotency_key"
+      range_key     = null
+      attributes    = { idempotency_key = "S" }
+      indexes       = {}
+      ttl_attribute = "expires_at"
+      sid           = "RecordIdempotencyKeys"
+      actions = [
+        "dynamodb:DeleteItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+      ]
+      transactions = false
+    }
   }
-
-  # The API's contract, once. `$default` sends every other request to the function too, so it
-  # answers unknown paths with its JSON 404 and wrong methods with 405 + Allow.
-  route_keys = [
-    "POST /users",
-    "GET /users",
-    "GET /users/{user_id}",
-    "PUT /users/{user_id}",
-    "PATCH /users/{user_id}",
-    "DELETE /users/{user_id}",
-    "GET /hello",
-    "GET /openapi.json",
-    "$default",
-  ]
 }
 
 # --- DynamoDB ---------------------------------------------------------------------------------
-# Every table: on-demand or provisioned (capacity.tf scales it), PITR, deletion protection by
-# variable, encrypted at rest with the AWS-owned key or, with kms_key_enabled, the stack's CMK.
-# With PROVISIONED capacity the numbers below are only the starting point: Application Auto
-# Scaling owns the table's capacity from then on, so Terraform ignores it.
+# Every table of local.tables: on-demand or provisioned (capacity.tf scales it), PITR, deletion
+# protection by variable, encrypted at rest with the AWS-owned key or, with kms_key_enabled, the
+# stack's CMK. With PROVISIONED capacity the numbers below are only the starting point:
+# Application Auto Scaling owns the capacity of every table *and index* from then on, so
+# Terraform ignores both (see the lifecycle block).
 
-resource "aws_dynamodb_table" "users" {
+resource "aws_dynamodb_table" "tables" {
   #checkov:skip=CKV_AWS_119:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); the default AWS-owned key costs nothing.
-  name                        = "${local.prefix}-users"
+  for_each = local.tables
+
+  name                        = "${local.prefix}-${each.value.name}"
   billing_mode                = var.billing_mode
   read_capacity               = local.provisioned ? var.provisioned_capacity.read_min : null
   write_capacity              = local.provisioned ? var.provisioned_capacity.write_min : null
-  hash_key                    = "user_id"
+  hash_key                    = each.value.hash_key
+  range_key                   = each.value.range_key
   deletion_protection_enabled = var.dynamodb_deletion_protection
 
-  attribute {
-    name = "user_id"
-    type = "S"
+  dynamic "attribute" {
+    for_each = each.value.attributes
+
+    content {
+      name = attribute.key
+      type = attribute.value
+    }
   }
 
-  attribute {
-    name = "list_shard"
-    type = "S"
+  dynamic "global_secondary_index" {
+    for_each = each.value.indexes
+
+    content {
+      name            = global_secondary_index.key
+      hash_key        = global_secondary_index.value.hash_key
+      range_key       = global_secondary_index.value.range_key
+      projection_type = global_secondary_index.value.projection_type
+      read_capacity   = local.provisioned ? var.provisioned_capacity.read_min : null
+      write_capacity  = local.provisioned ? var.provisioned_capacity.write_min : null
+    }
   }
 
-  attribute {
-    name = "created_key"
-    type = "S"
-  }
+  dynamic "ttl" {
+    for_each = each.value.ttl_attribute == null ? [] : [each.value.ttl_attribute]
 
-  # Newest-first listing: write-sharded (list_shard) so creates spread over partitions, sorted by
-  # created_key. KEYS_ONLY: a name or email change never rewrites the index entry.
-  global_secondary_index {
-    name            = local.list_index
-    hash_key        = "list_shard"
-    range_key       = "created_key"
-    projection_type = "KEYS_ONLY"
-    read_capacity   = local.provisioned ? var.provisioned_capacity.read_min : null
-    write_capacity  = local.provisioned ? var.provisioned_capacity.write_min : null
+    content {
+      enabled        = true
+      attribute_name = ttl.value
+    }
   }
 
   point_in_time_recovery {
@@ -108,72 +196,48 @@ resource "aws_dynamodb_table" "users" {
   }
 
   lifecycle {
-    ignore_changes = [read_capacity, write_capacity]
+    # global_secondary_index: an index's capacity lives inside the index block (a set), and
+    # ignore_changes cannot name one attribute of a set's elements; without it, the plan after
+    # auto scaling moved an index would set it back (and, through iam.tf's document, rewrite
+    # the function's policy). The price: Terraform creates a table's indexes but does not change
+    # them later; the `table_indexes` check below says when the map and a table disagree.
+    ignore_changes = [read_capacity, write_capacity, global_secondary_index]
   }
 }
 
-# One item per email in use; creating it inside the same transaction as the user makes the
-# uniqueness hold under concurrent requests, and a consistent read of it finds a user by email.
-resource "aws_dynamodb_table" "user_emails" {
-  #checkov:skip=CKV_AWS_119:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); the default AWS-owned key costs nothing.
-  name                        = "${local.prefix}-user-emails"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? var.provisioned_capacity.read_min : null
-  write_capacity              = local.provisioned ? var.provisioned_capacity.write_min : null
-  hash_key                    = "email"
-  deletion_protection_enabled = var.dynamodb_deletion_protection
-
-  attribute {
-    name = "email"
-    type = "S"
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = var.kms_key_enabled
-    kms_key_arn = local.kms_key_arn
-  }
-
-  lifecycle {
-    ignore_changes = [read_capacity, write_capacity]
-  }
+# The tables were three resources before the tables map; an existing state keeps every table.
+moved {
+  from = aws_dynamodb_table.users
+  to   = aws_dynamodb_table.tables["users"]
 }
 
-# Idempotency-Key records of POST /users: DynamoDB's TTL deletes each one after expires_at
-# (epoch seconds), at no write cost.
-resource "aws_dynamodb_table" "idempotency" {
-  #checkov:skip=CKV_AWS_119:A customer-managed key is optional (kms_key_enabled, on in prod.tfvars); the default AWS-owned key costs nothing.
-  name                        = "${local.prefix}-idempotency"
-  billing_mode                = var.billing_mode
-  read_capacity               = local.provisioned ? var.provisioned_capacity.read_min : null
-  write_capacity              = local.provisioned ? var.provisioned_capacity.write_min : null
-  hash_key                    = "idempotency_key"
-  deletion_protection_enabled = var.dynamodb_deletion_protection
+moved {
+  from = aws_dynamodb_table.user_emails
+  to   = aws_dynamodb_table.tables["emails"]
+}
 
-  attribute {
-    name = "idempotency_key"
-    type = "S"
-  }
+moved {
+  from = aws_dynamodb_table.idempotency
+  to   = aws_dynamodb_table.tables["idempotency"]
+}
 
-  ttl {
-    enabled        = true
-    attribute_name = "expires_at"
-  }
-
-  point_in_time_recovery {
-    enabled = true
-  }
-
-  server_side_encryption {
-    enabled     = var.kms_key_enabled
-    kms_key_arn = local.kms_key_arn
-  }
-
-  lifecycle {
-    ignore_changes = [read_capacity, write_capacity]
+# Changing an index of an existing table is not applied (ignore_changes above): say so, rather
+# than plan nothing in silence.
+check "table_indexes" {
+  assert {
+    condition = alltrue([
+      for key, table in local.tables : (
+        toset([
+          for index in aws_dynamodb_table.tables[key].global_secondary_index :
+          jsonencode([index.name, index.hash_key, coalesce(index.range_key, "-"), index.projection_type])
+        ]) ==
+        toset([
+          for name, index in table.indexes :
+          jsonencode([name, index.hash_key, coalesce(index.range_key, "-"), index.projection_type])
+        ])
+      )
+    ])
+    error_message = "The indexes in local.tables differ from the tables' own: Terraform creates a table's indexes but does not change an existing table's (its index capacity belongs to auto scaling). Add or change the index with `aws dynamodb update-table`, or create the table anew."
   }
 }
 
@@ -257,6 +321,16 @@ resource "aws_lambda_function" "users_api" {
   }
 }
 
+# AWS's dates of the function's runtime (lambda/runtimes.json): a warning from 180 days before
+# its deprecation (no more security patches) on; past its block-function-update date
+# lambda_runtime's validation refuses the plan outright.
+check "lambda_runtime_support" {
+  assert {
+    condition     = timecmp(plantimestamp(), timeadd("${local.runtime_dates.deprecation}T00:00:00Z", "-4320h")) < 0
+    error_message = "lambda_runtime ${var.lambda_runtime} is deprecated by AWS on ${local.runtime_dates.deprecation} (no security patches after it), and from ${local.runtime_dates.block_function_update} Lambda refuses to update functions on it: move to a newer runtime of lambda/runtimes.json."
+  }
+}
+
 # The API invokes this alias, never $LATEST: a bad deploy is rolled back by pointing it at the
 # previous version (lambda_live_version), without a rebuild.
 resource "aws_lambda_alias" "live" {
@@ -317,6 +391,13 @@ resource "aws_apigatewayv2_route" "users_api" {
       # create_user_pool without JWT is refused by the pool's own precondition (auth.tf).
       condition     = var.authorization == "JWT" || (var.jwt_issuer == null && length(var.jwt_audience) == 0)
       error_message = "jwt_issuer and jwt_audience only apply with authorization = \"JWT\"; set it, or the API stays ${var.authorization == "NONE" ? "open to anyone" : "on AWS_IAM"}."
+    }
+
+    precondition {
+      # auth.tf's public_paths decide; a document that marks an operation public (an empty
+      # `security`) must agree with them.
+      condition     = contains(local.public_route_keys, each.value) || try(length(local.routes[each.value].operation.security) > 0, true)
+      error_message = "openapi.json marks ${each.value} public (security: []), but auth.tf's public_paths do not hold its path: add it there, or drop the mark."
     }
   }
 }

@@ -9,20 +9,18 @@ locals {
   thresholds         = var.alarm_thresholds
   stage_name         = "$default"
 
-  tables = {
-    users       = aws_dynamodb_table.users.name
-    emails      = aws_dynamodb_table.user_emails.name
-    idempotency = aws_dynamodb_table.idempotency.name
-  }
-  # The operations the function makes on each table (iam.tf), for the per-operation metrics;
-  # Put/Delete on users and emails also run inside TransactWriteItems.
+  # Table key -> name, and the operations the function makes on each table (its IAM actions on
+  # the table and its indexes, plus TransactWriteItems where it writes in transactions), for the
+  # per-operation metrics.
+  table_names = { for key, table in aws_dynamodb_table.tables : key => table.name }
   table_operations = {
-    users       = ["BatchGetItem", "DeleteItem", "GetItem", "PutItem", "Query", "TransactWriteItems", "UpdateItem"]
-    emails      = ["DeleteItem", "GetItem", "PutItem", "TransactWriteItems"]
-    idempotency = ["DeleteItem", "PutItem", "UpdateItem"]
+    for key, table in local.tables : key => sort(distinct(concat(
+      [for action in table.actions : trimprefix(action, "dynamodb:")],
+      flatten([for index in values(table.indexes) : [for action in index.actions : trimprefix(action, "dynamodb:")]]),
+      table.transactions ? ["TransactWriteItems"] : [],
+    )))
   }
-  # Only these tables take part in transactions.
-  transactional_tables = ["users", "emails"]
+  transactional_tables = [for key, table in local.tables : key if table.transactions]
 
   lambda_dimensions = { FunctionName = aws_lambda_function.users_api.function_name }
   api_dimensions    = { ApiId = aws_apigatewayv2_api.users.id, Stage = local.stage_name }
@@ -203,12 +201,12 @@ resource "aws_cloudwatch_metric_alarm" "api_latency" {
 # the operations the function makes on its table.
 resource "aws_cloudwatch_metric_alarm" "dynamodb_operations" {
   for_each = var.alarms_enabled ? {
-    for pair in setproduct(keys(local.tables), ["ThrottledRequests", "SystemErrors"]) :
+    for pair in setproduct(keys(local.table_names), ["ThrottledRequests", "SystemErrors"]) :
     "${pair[0]}-${pair[1]}" => { table = pair[0], metric = pair[1] }
   } : {}
 
   alarm_name          = "${local.prefix}-dynamodb-${each.value.table}-${lower(each.value.metric)}"
-  alarm_description   = each.value.metric == "ThrottledRequests" ? "Requests to ${local.tables[each.value.table]} throttled in 5 minutes (capacity or a hot partition): the function retried within its deadline, then answered 503." : "DynamoDB answered requests to ${local.tables[each.value.table]} with HTTP 500s in 5 minutes: an AWS-side fault; the function answered 503."
+  alarm_description   = each.value.metric == "ThrottledRequests" ? "Requests to ${local.table_names[each.value.table]} throttled in 5 minutes (capacity or a hot partition): the function retried within its deadline, then answered 503." : "DynamoDB answered requests to ${local.table_names[each.value.table]} with HTTP 500s in 5 minutes: an AWS-side fault; the function answered 503."
   comparison_operator = "GreaterThanOrEqualToThreshold"
   threshold           = each.value.metric == "ThrottledRequests" ? local.thresholds.dynamodb_throttles : local.thresholds.dynamodb_system_errors
   evaluation_periods  = 1
@@ -218,7 +216,7 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_operations" {
 
   metric_query {
     id          = "total"
-    label       = "${each.value.metric} on ${local.tables[each.value.table]}"
+    label       = "${each.value.metric} on ${local.table_names[each.value.table]}"
     expression  = "SUM(METRICS(\"op\"))"
     return_data = true
   }
@@ -232,7 +230,7 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_operations" {
       metric {
         namespace   = "AWS/DynamoDB"
         metric_name = each.value.metric
-        dimensions  = { TableName = local.tables[each.value.table], Operation = metric_query.value }
+        dimensions  = { TableName = local.table_names[each.value.table], Operation = metric_query.value }
         stat        = "Sum"
         period      = 300
       }
@@ -244,10 +242,10 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_transaction_conflicts" {
   for_each = var.alarms_enabled ? toset(local.transactional_tables) : toset([])
 
   alarm_name          = "${local.prefix}-dynamodb-${each.key}-transaction-conflicts"
-  alarm_description   = "At least ${local.thresholds.dynamodb_transaction_conflicts} transactions on ${local.tables[each.key]} conflicted in 5 minutes: concurrent writes to the same users or emails; a few are retried, many mean contention."
+  alarm_description   = "At least ${local.thresholds.dynamodb_transaction_conflicts} transactions on ${local.table_names[each.key]} conflicted in 5 minutes: concurrent writes to the same users or emails; a few are retried, many mean contention."
   namespace           = "AWS/DynamoDB"
   metric_name         = "TransactionConflict"
-  dimensions          = { TableName = local.tables[each.key] }
+  dimensions          = { TableName = local.table_names[each.key] }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -263,7 +261,7 @@ resource "aws_cloudwatch_metric_alarm" "dynamodb_transaction_conflicts" {
 locals {
   table_operation_pairs = flatten([
     for key, operations in local.table_operations : [
-      for operation in operations : { table = local.tables[key], operation = operation }
+      for operation in operations : { table = local.table_names[key], operation = operation }
     ]
   ])
   lambda_metric = ["AWS/Lambda", "FunctionName", aws_lambda_function.users_api.function_name]
@@ -302,7 +300,7 @@ locals {
       title = "DynamoDB consumed capacity (sum)"
       stat  = "Sum"
       metrics = [
-        for pair in setproduct(values(local.tables), ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"]) :
+        for pair in setproduct(values(local.table_names), ["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"]) :
         ["AWS/DynamoDB", pair[1], "TableName", pair[0]]
       ]
     },
@@ -314,7 +312,7 @@ locals {
           for pair in setproduct(local.table_operation_pairs, ["ThrottledRequests", "SystemErrors"]) :
           ["AWS/DynamoDB", pair[1], "TableName", pair[0].table, "Operation", pair[0].operation]
         ],
-        [for key in local.transactional_tables : ["AWS/DynamoDB", "TransactionConflict", "TableName", local.tables[key]]],
+        [for key in local.transactional_tables : ["AWS/DynamoDB", "TransactionConflict", "TableName", local.table_names[key]]],
       )
     },
   ]

@@ -15,32 +15,37 @@ output "api_id" {
 
 output "users_table_name" {
   description = "Name of the users table (USERS_TABLE)."
-  value       = aws_dynamodb_table.users.name
+  value       = aws_dynamodb_table.tables["users"].name
 }
 
 output "users_table_arn" {
   description = "ARN of the users table."
-  value       = aws_dynamodb_table.users.arn
+  value       = aws_dynamodb_table.tables["users"].arn
 }
 
 output "emails_table_name" {
   description = "Name of the email uniqueness table (EMAILS_TABLE)."
-  value       = aws_dynamodb_table.user_emails.name
+  value       = aws_dynamodb_table.tables["emails"].name
 }
 
 output "emails_table_arn" {
   description = "ARN of the email uniqueness table."
-  value       = aws_dynamodb_table.user_emails.arn
+  value       = aws_dynamodb_table.tables["emails"].arn
 }
 
 output "idempotency_table_name" {
   description = "Name of the Idempotency-Key table (IDEMPOTENCY_TABLE)."
-  value       = aws_dynamodb_table.idempotency.name
+  value       = aws_dynamodb_table.tables["idempotency"].name
 }
 
 output "idempotency_table_arn" {
   description = "ARN of the Idempotency-Key table."
-  value       = aws_dynamodb_table.idempotency.arn
+  value       = aws_dynamodb_table.tables["idempotency"].arn
+}
+
+output "tables" {
+  description = "Every table of the tables map (main.tf's local.tables) by key: its name and ARN (the *_table_name outputs above are its first three entries, kept for scripts)."
+  value       = { for key, table in aws_dynamodb_table.tables : key => { name = table.name, arn = table.arn } }
 }
 
 output "function_name" {

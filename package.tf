@@ -1,22 +1,6 @@
 # The packaging seam: `terraform plan` builds the package (tools/build.py, run by the external
-# data source) and zips it. Offline tooling swaps only this file, for tools/offline/package.tf.
-
-terraform {
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "~> 5.100"
-    }
-    archive = {
-      source  = "hashicorp/archive"
-      version = "~> 2.7"
-    }
-    external = {
-      source  = "hashicorp/external"
-      version = "~> 2.3"
-    }
-  }
-}
+# data source) and zips it. Offline tooling (tools/stage.py) puts tools/offline/package.tf in
+# place of this file and versions.tf, whose archive and external providers cannot be fetched there.
 
 # Runs at every plan (and refresh): pip installs the wheels for the function's runtime and
 # architecture (never this machine's) once, then a rebuild reuses them. The tree lands in

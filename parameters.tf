@@ -3,13 +3,14 @@
 
 locals {
   parameter_path = "/${var.name}/${var.environment}"
-  parameters = {
-    api_url           = local.api_url
-    users_table       = aws_dynamodb_table.users.name
-    emails_table      = aws_dynamodb_table.user_emails.name
-    idempotency_table = aws_dynamodb_table.idempotency.name
-    function_name     = aws_lambda_function.users_api.function_name
-  }
+  # Every table of local.tables as <key>_table.
+  parameters = merge(
+    { for key, table in aws_dynamodb_table.tables : "${key}_table" => table.name },
+    {
+      api_url       = local.api_url
+      function_name = aws_lambda_function.users_api.function_name
+    },
+  )
 }
 
 resource "aws_ssm_parameter" "stack" {

@@ -34,12 +34,19 @@ variable "tags" {
 
 variable "lambda_runtime" {
   type        = string
-  description = "Python runtime of the function, one of lambda/runtimes.json (the code needs 3.11+); the plan builds the package for it."
+  description = "Python runtime of the function, one of lambda/runtimes.json (the code needs 3.11+; the file holds AWS's deprecation and block-function-update dates of each, and the plan refuses a runtime past its block date); the plan builds the package for it."
   default     = "python3.13"
 
   validation {
-    condition     = contains(jsondecode(file("${path.module}/lambda/runtimes.json")), var.lambda_runtime)
-    error_message = "lambda_runtime must be one of ${join(", ", jsondecode(file("${path.module}/lambda/runtimes.json")))}."
+    condition     = contains(keys(jsondecode(file("${path.module}/lambda/runtimes.json"))), var.lambda_runtime)
+    error_message = "lambda_runtime must be one of ${join(", ", keys(jsondecode(file("${path.module}/lambda/runtimes.json"))))}."
+  }
+
+  # From AWS's block-function-update date on, Lambda refuses to update a function on the runtime:
+  # the apply would fail half-way, so the plan refuses first. (Unknown at `terraform validate`.)
+  validation {
+    condition     = try(timecmp(plantimestamp(), "${jsondecode(file("${path.module}/lambda/runtimes.json"))[var.lambda_runtime].block_function_update}T00:00:00Z") < 0, true)
+    error_message = "lambda_runtime ${var.lambda_runtime} is past its block-function-update date (${try(jsondecode(file("${path.module}/lambda/runtimes.json"))[var.lambda_runtime].block_function_update, "-")}, lambda/runtimes.json): Lambda no longer updates functions on it. Choose a newer runtime."
   }
 }
 

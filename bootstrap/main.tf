@@ -2,8 +2,9 @@
 # This root keeps its own (small) state locally; see docs for moving it into the bucket afterwards.
 
 terraform {
-  # use_lockfile (S3-native state locking) is GA from Terraform 1.10.
-  required_version = ">= 1.10"
+  # use_lockfile (S3-native state locking), which its outputs hand the main stack's backends, is
+  # GA from Terraform 1.11 (experimental in 1.10).
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

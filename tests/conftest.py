@@ -37,6 +37,14 @@ from tools.local import auth_variables
 from tools.oidc import LocalIssuer
 from tools.stage import STACKS_DIR, Stack, StackError
 
+# Processes the tests start (`python -m tools.local`) import the function's router as make local's
+# do (tools/route_match.py): lambda/ on their import path.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(
+        None, [str(Path(__file__).resolve().parent.parent / "lambda"), os.environ.get("PYTHONPATH")]
+    )
+)
+
 # Non-default values where a default would hide whether the variable reaches the resource.
 STACK_VARIABLES: dict[str, Any] = {
     "name": "users-api",

@@ -13,7 +13,6 @@ checked, so the document cannot drift from what the function answers.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -21,6 +20,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from tools.route_match import most_specific
 
 DOCUMENT_URI = "urn:users-api:openapi"
 
@@ -35,10 +36,6 @@ class Contract:
         self._registry: Registry[Any] = Registry().with_resource(
             DOCUMENT_URI, Resource.from_contents(dict(document), default_specification=DRAFT202012)
         )
-        self._paths = [
-            (re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "/?$"), path)
-            for path in document["paths"]
-        ]
 
     def _validator(self, pointer: str) -> Draft202012Validator:
         return Draft202012Validator({"$ref": f"{DOCUMENT_URI}#/{pointer}"}, registry=self._registry)
@@ -68,7 +65,9 @@ class Contract:
         lowered = {k.lower(): v for k, v in headers.items()}
         method = method.upper()
         head = method == "HEAD"
-        template = next((t for pattern, t in self._paths if pattern.match(path)), None)
+        # The router's matcher, and the most specific path (`/users/me` before `/users/{id}`).
+        found = most_specific(self.document["paths"], path)
+        template = found[0] if found else None
         if template is None:
             if status != 404:
                 return [f"{method} {path}: undocumented path answered {status}, not 404"]

@@ -1,7 +1,9 @@
-"""The DynamoDB tables as the Terraform declares them, in `create_table` form.
+"""The DynamoDB tables as the Terraform declares them (main.tf's `tables` map), in `create_table`
+form, keyed as that map is.
 
 Unit tests create these in moto's `mock_aws`; the infrastructure tests compare them with what
-`terraform apply` created in the emulator, so a change to either side without the other fails.
+`terraform apply` created in the emulator (every entry of the `tables` output, and no other), so
+a change to either side without the other fails.
 """
 
 from __future__ import annotations
@@ -42,6 +44,15 @@ IDEMPOTENCY_TABLE: dict[str, Any] = {
     "BillingMode": "PAY_PER_REQUEST",
 }
 IDEMPOTENCY_TTL_ATTRIBUTE = "expires_at"
+
+
+# main.tf's tables map key -> the table; its TTL attribute, where it has one.
+TABLES: dict[str, dict[str, Any]] = {
+    "users": USERS_TABLE,
+    "emails": EMAILS_TABLE,
+    "idempotency": IDEMPOTENCY_TABLE,
+}
+TTL_ATTRIBUTES = {"idempotency": IDEMPOTENCY_TTL_ATTRIBUTE}
 
 
 def create_tables(client: Any, users_table: str, emails_table: str, idempotency_table: str) -> None:

@@ -8,14 +8,21 @@ optional AuthorizationScopes); `load_route_authorizations` reads them from the e
 JWT (AWS: "Control access to HTTP APIs with JWT authorizers"): the token comes from the identity
 source (`$request.header.Authorization`, alone or after `Bearer `); its alg must be RSA (RS256,
 RS384, RS512), its `kid` a key of the issuer's JWKS (found through
-`<issuer>/.well-known/openid-configuration`, cached two hours, fetched again for an unknown kid),
-its signature valid, `iss` the configured issuer exactly, `aud` one of the audiences (`client_id`
-only when there is no `aud`), `exp` after now, `nbf` and `iat` not after now, and, when the route
-has AuthorizationScopes, `scope`/`scp` must hold one of them. A missing token is 401
-`{"message":"Unauthorized"}`; an invalid one is the same with `www-authenticate: Bearer scope=""
-error="invalid_token" error_description="..."`; missing scopes are 403 `{"message":"Forbidden"}`.
-The claims reach the function as strings, the way API Gateway renders them (numbers and booleans
-as text, arrays as `[a b]`); `scopes` is null unless the route has AuthorizationScopes.
+`<issuer>/.well-known/openid-configuration`, cached two hours, fetched again for an unknown kid
+at most once every JWKS_REFETCH_INTERVAL_S, over http(s) only, within the HTTP API quotas' 1.5 s
+and 150,000 bytes), its signature valid, `iss` the configured issuer exactly, `aud` one of the
+audiences (`client_id` only when there is no `aud`), `exp` after now, `nbf` and `iat` not after
+now, and, when the route has AuthorizationScopes, `scope`/`scp` must hold one of them. A missing
+token is 401 `{"message":"Unauthorized"}`; an invalid one is the same with `www-authenticate:
+Bearer scope="" error="invalid_token" error_description="..."`; missing scopes are 403
+`{"message":"Forbidden"}`. The claims reach the function as strings, the way API Gateway renders
+them (numbers and booleans as text, arrays as `[a b]`), null claims left out; `scopes` is null
+unless the route has AuthorizationScopes.
+
+The JOSE work is joserfc's: parsing the compact JWS, refusing an unknown `crit` header (RFC 7515
+4.1.11), honouring the JWK's `use` and `alg`, importing the JWKS, checking the signature. What
+is ours is API Gateway's behaviour around it: which algorithms, where the keys come from and how
+often, which claims are checked and the answers it gives.
 
 AWS_IAM: the request must carry a SigV4 `Authorization` header for service `execute-api` in the
 API's region, dated within five minutes of now, signed with a known access key; the expected
@@ -41,11 +48,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from joserfc import jws
+from joserfc.errors import BadSignatureError, JoseError, UnsupportedAlgorithmError
+from joserfc.jwk import KeySet, RSAKey
 
-from tools.oidc import DISCOVERY_PATH, RSA_HASHES, b64url_decode
+from tools.oidc import DISCOVERY_PATH, RSA_ALGORITHMS
 
 NONE = "NONE"
 JWT = "JWT"
@@ -53,6 +62,13 @@ AWS_IAM = "AWS_IAM"
 
 # API Gateway may cache an issuer's public keys for two hours.
 JWKS_CACHE_SECONDS = 2 * 60 * 60
+# A token with an unknown kid refetches the keys, but not more often than this (AWS's own
+# aws-jwt-verify waits 10 s after a JWKS that lacked the kid), so forged kids cannot hammer the
+# issuer.
+JWKS_REFETCH_INTERVAL_S = 10.0
+# HTTP API quotas: the JWKS and discovery endpoints answer within 1,500 ms and 150,000 bytes.
+JWKS_TIMEOUT_S = 1.5
+JWKS_MAX_BYTES = 150_000
 # SigV4: a request dated more than five minutes away from the server's clock is refused.
 SIGV4_SKEW = timedelta(minutes=5)
 SIGV4_ALGORITHM = "AWS4-HMAC-SHA256"
@@ -115,8 +131,13 @@ def _www_authenticate(scopes: Sequence[str], error: str, description: str) -> st
     return f'Bearer scope="{" ".join(scopes)}" error="{error}" error_description="{description}"'
 
 
+def render_claims(claims: Mapping[str, Any]) -> dict[str, str]:
+    """The claims as API Gateway hands them to the function: strings, null claims left out."""
+    return {name: render_claim(value) for name, value in claims.items() if value is not None}
+
+
 def render_claim(value: Any) -> str:
-    """A claim value as API Gateway hands it to the function: always a string."""
+    """A claim value as API Gateway renders it: always a string, an array as `[a b]`."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -139,9 +160,15 @@ def token_scopes(claims: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def fetch_json(url: str, timeout_s: float = 5.0) -> Any:
+def fetch_json(url: str, timeout_s: float = JWKS_TIMEOUT_S, max_bytes: int = JWKS_MAX_BYTES) -> Any:
+    """GET a JSON document over http(s); ValueError for another scheme or a document too large."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise ValueError(f"only http and https URLs are fetched, not {url!r}")
     with urllib.request.urlopen(url, timeout=timeout_s) as response:
-        return json.loads(response.read())
+        body = response.read(max_bytes + 1)
+    if len(body) > max_bytes:
+        raise ValueError(f"{url} answered more than {max_bytes} bytes")
+    return json.loads(body)
 
 
 @dataclass
@@ -154,8 +181,9 @@ class JwtAuthorizer:
     name: str = ""
     fetch: Callable[[str], Any] = fetch_json
     clock: Callable[[], float] = time.time
-    _keys: dict[str, rsa.RSAPublicKey] = field(default_factory=dict, repr=False)
+    _keys: dict[str, RSAKey] = field(default_factory=dict, repr=False)
     _fetched_at: float | None = field(default=None, repr=False)
+    _refetched_at: float | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -185,7 +213,7 @@ class JwtAuthorizer:
         return Grant(
             {
                 "jwt": {
-                    "claims": {name: render_claim(value) for name, value in claims.items()},
+                    "claims": render_claims(claims),
                     "scopes": held if scopes else None,
                 }
             }
@@ -193,33 +221,30 @@ class JwtAuthorizer:
 
     def verify(self, token: str) -> dict[str, Any]:
         """The token's claims when API Gateway would accept it; InvalidTokenError otherwise."""
-        parts = token.split(".")
-        if len(parts) != 3:
+        if token.count(".") != 2:
             raise InvalidTokenError("the token is malformed")
         try:
-            header = json.loads(b64url_decode(parts[0]))
-            claims = json.loads(b64url_decode(parts[1]))
-            signature = b64url_decode(parts[2])
-        except ValueError:
+            header = jws.extract_compact(token.encode()).headers()
+        except (JoseError, ValueError):
             raise InvalidTokenError("the token is malformed") from None
-        if not isinstance(header, dict) or not isinstance(claims, dict):
-            raise InvalidTokenError("the token is malformed")
         alg = header.get("alg")
-        if alg not in RSA_HASHES:
+        if alg not in RSA_ALGORITHMS:
             raise InvalidTokenError(f"signing method {alg} is invalid")
         kid = header.get("kid")
         key = self._key(kid) if isinstance(kid, str) else None
         if key is None:
             raise InvalidTokenError("the token's kid does not match a key of the issuer")
         try:
-            key.verify(
-                signature,
-                f"{parts[0]}.{parts[1]}".encode(),
-                padding.PKCS1v15(),
-                RSA_HASHES[alg](),
-            )
-        except InvalidSignature:
+            verified = jws.deserialize_compact(token, key, algorithms=RSA_ALGORITHMS)
+            claims = json.loads(verified.payload)
+        except (BadSignatureError, UnsupportedAlgorithmError):
             raise InvalidTokenError("the token signature is invalid") from None
+        except JoseError as error:  # an unknown crit header, a key not for signatures or this alg
+            raise InvalidTokenError(f"the token is invalid: {error.error}") from None
+        except ValueError:
+            raise InvalidTokenError("the token is malformed") from None
+        if not isinstance(claims, dict):
+            raise InvalidTokenError("the token is malformed")
         self._check_claims(claims)
         return claims
 
@@ -243,30 +268,30 @@ class JwtAuthorizer:
             if not isinstance(value, int | float) or isinstance(value, bool) or value > now:
                 raise InvalidTokenError(f"the token is {description}")
 
-    def _key(self, kid: str) -> rsa.RSAPublicKey | None:
+    def _key(self, kid: str) -> RSAKey | None:
         with self._lock:
             now = self.clock()
             stale = self._fetched_at is None or now - self._fetched_at > JWKS_CACHE_SECONDS
-            if stale or kid not in self._keys:
+            unknown = kid not in self._keys and (
+                self._refetched_at is None or now - self._refetched_at >= JWKS_REFETCH_INTERVAL_S
+            )
+            if stale or unknown:
                 try:
                     self._keys = self._fetch_keys()
                     self._fetched_at = now
-                except (OSError, ValueError, KeyError, TypeError):
+                except (OSError, ValueError, KeyError, TypeError, JoseError):
                     if stale:
                         self._keys = {}
+                if not stale:
+                    self._refetched_at = now
             return self._keys.get(kid)
 
-    def _fetch_keys(self) -> dict[str, rsa.RSAPublicKey]:
+    def _fetch_keys(self) -> dict[str, RSAKey]:
         discovery = self.fetch(self.issuer.rstrip("/") + DISCOVERY_PATH)
         jwks = self.fetch(discovery["jwks_uri"])
-        keys: dict[str, rsa.RSAPublicKey] = {}
-        for jwk in jwks["keys"]:
-            if jwk.get("kty") != "RSA" or "kid" not in jwk:
-                continue
-            n = int.from_bytes(b64url_decode(jwk["n"]), "big")
-            e = int.from_bytes(b64url_decode(jwk["e"]), "big")
-            keys[jwk["kid"]] = rsa.RSAPublicNumbers(e, n).public_key()
-        return keys
+        keys = [k for k in jwks["keys"] if k.get("kty") == "RSA" and isinstance(k.get("kid"), str)]
+        imported = KeySet.import_key_set({"keys": keys})
+        return {key.kid: key for key in imported.keys if isinstance(key, RSAKey) and key.kid}
 
 
 # ------------------------------------------------------------------------------------- AWS_IAM

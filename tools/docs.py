@@ -1,72 +1,51 @@
-"""The README's Inputs and Outputs tables, generated from the root module's variables and outputs.
+"""The generated parts of the documentation: docs/configuration.md's Inputs and Outputs tables.
 
-    python -m tools.docs            # rewrite the tables in README.md (make docs)
-    python -m tools.docs --check    # exit 1 if README.md is out of date (the tests run this)
+    python -m tools.docs            # rewrite the tables in docs/configuration.md (make docs)
+    python -m tools.docs --check    # exit 1 if docs/configuration.md is stale (the tests run it)
 
-Reads every root `*.tf` (they are `terraform fmt`-formatted: blocks start at column 0) for
-`variable "x" {...}` and `output "x" {...}` blocks and takes their top-level `type`,
-`description`, `default` and `sensitive` as written. The tables live between the markers
+Reads every root `*.tf` with the one HCL reader (tools/hcl.py, python-hcl2) for `variable` and
+`output` blocks and takes their top-level `type`, `description`, `default` and `sensitive` as
+HCL text. The tables live between the markers
 `<!-- BEGIN inputs -->` / `<!-- END inputs -->` and the same pair for `outputs`.
+
+`replace_between` is the one way a generated part enters a page: `make bench` (tools/bench)
+writes docs/performance.md's figures between `<!-- BEGIN bench -->` / `<!-- END bench -->` with it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import hcl
+
 REPO = Path(__file__).resolve().parent.parent
 README = REPO / "README.md"
-_BLOCK = re.compile(r'^(variable|output) "([^"]+)" \{\n(.*?)^\}', re.MULTILINE | re.DOTALL)
+DOCS = REPO / "docs"
+CONFIGURATION = DOCS / "configuration.md"
 
 
 @dataclass(frozen=True)
 class Block:
     kind: str
     name: str
-    attributes: dict[str, str]  # top-level attribute -> its HCL expression, as written
-
-
-def _top_level_attributes(body: str) -> dict[str, str]:
-    """Attributes at depth 0 of a block body (nested blocks such as validation are skipped)."""
-    attributes: dict[str, str] = {}
-    lines = body.splitlines()
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        match = re.match(r"^  ([a-z_]+)\s*=\s*(.*)$", line)
-        if match:
-            name, value = match.groups()
-            depth = _depth(value)
-            while depth > 0 and index + 1 < len(lines):
-                index += 1
-                value += "\n" + lines[index]
-                depth += _depth(lines[index])
-            attributes[name] = value.strip()
-        elif re.match(r"^  [a-z_]+ \{$", line):  # a nested block: skip to its end
-            depth = 1
-            while depth > 0 and index + 1 < len(lines):
-                index += 1
-                depth += _depth(lines[index])
-        index += 1
-    return attributes
-
-
-def _depth(text: str) -> int:
-    without_strings = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
-    return sum(without_strings.count(c) for c in "{[(") - sum(
-        without_strings.count(c) for c in "}])"
-    )
+    attributes: dict[str, str]  # top-level attribute -> its HCL expression (tools.hcl)
 
 
 def blocks(root: Path = REPO) -> list[Block]:
     found: list[Block] = []
     for path in sorted(root.glob("*.tf")):
-        for kind, name, body in _BLOCK.findall(path.read_text()):
-            found.append(Block(kind, name, _top_level_attributes(body)))
+        for kind in ("variable", "output"):
+            for name, contents in hcl.blocks(path, kind).items():
+                attributes = {
+                    key: hcl.expression(raw)
+                    for key, raw in contents.items()
+                    if not hcl.is_block(raw)  # nested blocks such as validation
+                }
+                found.append(Block(kind, name, attributes))
     return found
 
 
@@ -111,31 +90,45 @@ def outputs_table(found: list[Block]) -> str:
     return "\n".join(rows)
 
 
-def render(readme: str, found: list[Block]) -> str:
+def replace_between(page: str, marker: str, content: str, name: str) -> str:
+    """page with what lies between `<!-- BEGIN marker -->` and `<!-- END marker -->` replaced.
+
+    name is the page's name for the error when a marker is missing (or doubled)."""
+    begin, end = f"<!-- BEGIN {marker} -->", f"<!-- END {marker} -->"
+    if page.count(begin) != 1 or page.count(end) != 1 or page.index(begin) > page.index(end):
+        raise SystemExit(f"{name} needs exactly one {begin} ... {end} pair")
+    head, rest = page.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{content.strip(chr(10))}\n{end}{tail}"
+
+
+def render(page: str, found: list[Block]) -> str:
+    """docs/configuration.md's text with fresh Inputs and Outputs tables."""
     for marker, table in (("inputs", inputs_table(found)), ("outputs", outputs_table(found))):
-        begin, end = f"<!-- BEGIN {marker} -->", f"<!-- END {marker} -->"
-        if begin not in readme or end not in readme:
-            raise SystemExit(f"README.md has no {begin} ... {end} markers")
-        head, rest = readme.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        readme = f"{head}{begin}\n{table}\n{end}{tail}"
-    return readme
+        page = replace_between(page, marker, table, "docs/configuration.md")
+    return page
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Generate the README's Inputs/Outputs tables.")
-    parser.add_argument("--check", action="store_true", help="fail if README.md is out of date")
+    parser = argparse.ArgumentParser(
+        description="Generate docs/configuration.md's Inputs/Outputs tables."
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="fail if docs/configuration.md is out of date"
+    )
     args = parser.parse_args(argv)
-    current = README.read_text()
+    current = CONFIGURATION.read_text()
     fresh = render(current, blocks())
     if args.check:
         if fresh != current:
             print(
-                "README.md's Inputs/Outputs tables are out of date: run make docs", file=sys.stderr
+                "docs/configuration.md's Inputs/Outputs tables are out of date: run make docs",
+                file=sys.stderr,
             )
             return 1
         return 0
-    README.write_text(fresh)
+    if fresh != current:
+        CONFIGURATION.write_text(fresh)
     return 0
 
 

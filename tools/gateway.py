@@ -15,45 +15,69 @@ does with a Lambda proxy integration and payload format 2.0:
   bodies, preflights never authorized), the result passed on as `requestContext.authorizer`;
 - the response, including the simplified format (no statusCode -> 200 JSON), cookies -> Set-Cookie,
   base64 bodies; a function error -> 500, no answer within the integration timeout -> 503;
-- API Gateway's 10 MB payload limit (413), and one access log line per request on stderr.
+- API Gateway's limits: 10 MB payload (413), 10,240 bytes of request line and header values
+  (431); the integration timeout counted from the request's arrival, a cold start's Init
+  included; one access log line per request on stderr.
 
-Run by tools/local.py; `python -m tools.gateway --help` serves an already-applied stack.
+Made of: gateway_http (werkzeug serves; API Gateway's header quota, payload limit and error
+shape on top), gateway_config (what the emulator holds; route selection with the router's
+matcher), gateway_cors, gateway_integration (event in, response out), gateway_docs (/docs, not
+API Gateway), and tools/authorizers.py. This module is the request's path through them, and the
+assembly. Where it differs from API Gateway: connections are not kept alive, HTTP/1.1 only.
+
+Run by tools/local.py; `PYTHONPATH=lambda python -m tools.gateway --help` serves an
+already-applied stack.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import contextlib
 import dataclasses
-import hashlib
 import json
-import os
 import platform
 import re
 import sys
 import threading
 import time
-import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from email.utils import formatdate
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import unquote
 
-from tools.authorizers import (
-    Denial,
-    Grant,
-    RouteAuthorization,
-    emulator_principals,
-    load_route_authorizations,
+from werkzeug.serving import BaseWSGIServer
+
+from tools.authorizers import Denial, Grant
+from tools.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from tools.events import new_request_id
+from tools.gateway_config import (
+    ApiConfig,
+    Integration,
+    Route,
+    RouteMatch,
+    function_arn_from_uri,
+    load_api,
+    load_function,
+    match_route,
+    package_sha256,
+    unpack_package,
 )
-from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-from tools.emulator import ACCOUNT_ID as EMULATOR_ACCOUNT_ID
-from tools.events import http_api_event, new_request_id
+from tools.gateway_cors import CorsConfig
+from tools.gateway_docs import DocsPages, swagger_ui_dir
+from tools.gateway_http import (
+    MAX_BODY_BYTES,
+    SERVE_KWARGS,
+    HttpRequest,
+    HttpResponse,
+    gateway_error,
+    serve,
+)
+from tools.gateway_integration import (
+    MalformedResponseError,
+    build_event,
+    internal_server_error,
+    map_response,
+)
 from tools.runtime import (
     FunctionSpec,
     InitError,
@@ -63,536 +87,29 @@ from tools.runtime import (
     find_interpreter,
 )
 
-# API Gateway's payload limit for HTTP APIs.
-MAX_BODY_BYTES = 10 * 1024 * 1024
-# The HTTP API's own limit on an integration (timeout_milliseconds defaults to and caps at 30 s).
-DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000
-ANY = "ANY"
-DEFAULT_ROUTE = "$default"
-
-
-# ------------------------------------------------------------------------------------------- routes
-
-
-@dataclass(frozen=True)
-class Route:
-    """One route of the API: `GET /users/{user_id}`, `ANY /{proxy+}` or `$default`."""
-
-    route_key: str
-    target: str = ""
-
-    @property
-    def method(self) -> str:
-        return ANY if self.is_default else self.route_key.split(" ", 1)[0].upper()
-
-    @property
-    def path(self) -> str:
-        return "" if self.is_default else self.route_key.split(" ", 1)[1]
-
-    @property
-    def is_default(self) -> bool:
-        return self.route_key == DEFAULT_ROUTE
-
-    @property
-    def segments(self) -> list[str]:
-        return self.path.strip("/").split("/") if self.path.strip("/") else []
-
-    @property
-    def is_greedy(self) -> bool:
-        return bool(self.segments) and self.segments[-1].endswith("+}")
-
-    @property
-    def has_variables(self) -> bool:
-        return any(s.startswith("{") for s in self.segments)
-
-
-@dataclass(frozen=True)
-class RouteMatch:
-    route: Route
-    path_parameters: dict[str, str]
-
-
-def _match_path(route: Route, segments: Sequence[str]) -> dict[str, str] | None:
-    pattern = route.segments
-    params: dict[str, str] = {}
-    for index, part in enumerate(pattern):
-        if part.startswith("{") and part.endswith("+}"):
-            rest = segments[index:]
-            if not rest or not any(rest):
-                return None
-            params[part[1:-2]] = unquote("/".join(rest))
-            return params
-        if index >= len(segments):
-            return None
-        if part.startswith("{") and part.endswith("}"):
-            if not segments[index]:
-                return None
-            params[part[1:-1]] = unquote(segments[index])
-        elif part != segments[index]:
-            return None
-    return params if len(segments) == len(pattern) else None
-
-
-def match_route(routes: Iterable[Route], method: str, path: str) -> RouteMatch | None:
-    """The route API Gateway would pick for a request, with its path parameters.
-
-    The most specific match wins: a path without variables, then one with variables (more literal
-    segments first), then a greedy one; a route for the method before ANY; `$default` last.
-    """
-    method = method.upper()
-    segments = path.strip("/").split("/") if path.strip("/") else []
-    candidates: list[tuple[tuple[int, int, int], RouteMatch]] = []
-    default: Route | None = None
-    for route in routes:
-        if route.is_default:
-            default = route
-            continue
-        if route.method not in (method, ANY):
-            continue
-        params = _match_path(route, segments)
-        if params is None:
-            continue
-        tier = 2 if route.is_greedy else 1 if route.has_variables else 0
-        literals = sum(1 for s in route.segments if not s.startswith("{"))
-        rank = (tier, -literals, 1 if route.method == ANY else 0)
-        candidates.append((rank, RouteMatch(route, params)))
-    if candidates:
-        return min(candidates, key=lambda c: c[0])[1]
-    if default is not None:
-        return RouteMatch(default, {})
-    return None
-
-
-# --------------------------------------------------------------------------------------------- CORS
-
-
-@dataclass(frozen=True)
-class CorsConfig:
-    """An HTTP API's cors_configuration, as get_apis returns it."""
-
-    allow_origins: tuple[str, ...] = ()
-    allow_methods: tuple[str, ...] = ()
-    allow_headers: tuple[str, ...] = ()
-    expose_headers: tuple[str, ...] = ()
-    max_age: int | None = None
-    allow_credentials: bool = False
-
-    @classmethod
-    def from_api(cls, cors: Mapping[str, Any] | None) -> CorsConfig | None:
-        if not cors:
-            return None
-        return cls(
-            allow_origins=tuple(cors.get("AllowOrigins") or ()),
-            allow_methods=tuple(m.upper() for m in cors.get("AllowMethods") or ()),
-            allow_headers=tuple(h.lower() for h in cors.get("AllowHeaders") or ()),
-            expose_headers=tuple(h.lower() for h in cors.get("ExposeHeaders") or ()),
-            max_age=cors.get("MaxAge"),
-            allow_credentials=bool(cors.get("AllowCredentials")),
-        )
-
-    def allowed_origin(self, origin: str) -> str | None:
-        """The Access-Control-Allow-Origin value for a request's Origin, None when not allowed."""
-        for allowed in self.allow_origins:
-            if allowed == "*":
-                return origin if self.allow_credentials else "*"
-            if allowed.endswith("*") and origin.startswith(allowed[:-1]):
-                return origin
-            if allowed.rstrip("/").lower() == origin.rstrip("/").lower():
-                return origin
-        return None
-
-    def response_headers(self, origin: str | None) -> dict[str, str]:
-        """CORS headers added to an ordinary response."""
-        allowed = self.allowed_origin(origin) if origin else None
-        if allowed is None:
-            return {}
-        headers = {"access-control-allow-origin": allowed}
-        if self.allow_credentials:
-            headers["access-control-allow-credentials"] = "true"
-        if self.expose_headers:
-            headers["access-control-expose-headers"] = ",".join(self.expose_headers)
-        if allowed != "*":
-            headers["vary"] = "Origin"
-        return headers
-
-    def preflight_headers(
-        self, origin: str, request_method: str, request_headers: str | None
-    ) -> dict[str, str]:
-        """Headers of the 204 answer to a preflight; only the Vary header when it is not allowed."""
-        allowed = self.allowed_origin(origin)
-        method_ok = "*" in self.allow_methods or request_method.upper() in self.allow_methods
-        asked = [h.strip().lower() for h in (request_headers or "").split(",") if h.strip()]
-        headers_ok = "*" in self.allow_headers or all(h in self.allow_headers for h in asked)
-        if allowed is None or not method_ok or not headers_ok:
-            return {}
-        headers = {"access-control-allow-origin": allowed}
-        if self.allow_credentials:
-            headers["access-control-allow-credentials"] = "true"
-        methods = request_method.upper() if "*" in self.allow_methods else None
-        headers["access-control-allow-methods"] = methods or ",".join(self.allow_methods)
-        if asked or self.allow_headers:
-            headers["access-control-allow-headers"] = (
-                ",".join(asked) if "*" in self.allow_headers else ",".join(self.allow_headers)
-            )
-        if self.expose_headers:
-            headers["access-control-expose-headers"] = ",".join(self.expose_headers)
-        if self.max_age is not None:
-            headers["access-control-max-age"] = str(self.max_age)
-        if allowed != "*":
-            headers["vary"] = "Origin"
-        return headers
-
-
-# -------------------------------------------------------------------------------- request -> event
-
-
-@dataclass
-class HttpRequest:
-    """An HTTP request as the gateway received it."""
-
-    method: str
-    target: str  # the request line's target: path and query string, still percent-encoded
-    headers: list[tuple[str, str]]
-    body: bytes = b""
-    source_ip: str = "127.0.0.1"
-    protocol: str = "HTTP/1.1"
-
-    @property
-    def raw_path(self) -> str:
-        return self.target.split("?", 1)[0] or "/"
-
-    @property
-    def raw_query_string(self) -> str:
-        return self.target.split("?", 1)[1] if "?" in self.target else ""
-
-    def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        return ",".join(values) if values else None
-
-
-def build_event(
-    request: HttpRequest,
-    match: RouteMatch,
-    *,
-    api_id: str,
-    stage: str = "$default",
-    stage_path: str | None = None,
-    request_id: str | None = None,
-    now: float | None = None,
-    server_port: int = 443,
-    authorizer: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The payload-2.0 event API Gateway sends to a Lambda proxy integration for this request."""
-    return http_api_event(
-        request.method,
-        request.raw_path,
-        route_key=match.route.route_key,
-        path_params=match.path_parameters,
-        query=request.raw_query_string,
-        headers=request.headers,
-        body=request.body,
-        request_id=request_id,
-        authorizer=authorizer,
-        source_ip=request.source_ip,
-        api_id=api_id,
-        stage=stage,
-        context_path=stage_path,
-        protocol=request.protocol,
-        server_port=server_port,
-        now=now,
-    )
-
-
-# ------------------------------------------------------------------------------ result -> response
-
-
-@dataclass
-class HttpResponse:
-    """What goes back to the client."""
-
-    status: int
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        return ",".join(values) if values else None
-
-
-def gateway_error(status: int, message: str) -> HttpResponse:
-    """API Gateway's own error answer: `{"message": ...}` as JSON."""
-    body = json.dumps({"message": message}).encode()
-    return HttpResponse(status, [("content-type", "application/json")], body)
-
-
-def internal_server_error() -> HttpResponse:
-    return gateway_error(500, "Internal Server Error")
-
-
-class MalformedResponseError(ValueError):
-    """The function's answer is not a payload-2.0 response API Gateway can map."""
-
-
-def map_response(payload: Any) -> HttpResponse:
-    """Turn a payload-2.0 Lambda result into the HTTP response, as API Gateway interprets it.
-
-    A dict with statusCode is the full format; anything else valid JSON is the simplified one:
-    200, content-type application/json, and the value as the body (a string as it is).
-    """
-    if isinstance(payload, dict) and "statusCode" in payload:
-        status = payload["statusCode"]
-        if isinstance(status, bool) or not isinstance(status, int | str):
-            raise MalformedResponseError(f"statusCode {status!r} is not an integer")
-        try:
-            status = int(status)
-        except ValueError:
-            raise MalformedResponseError(f"statusCode {status!r} is not an integer") from None
-        if not 100 <= status <= 599:
-            raise MalformedResponseError(f"statusCode {status} is out of range")
-        headers: list[tuple[str, str]] = []
-        raw_headers = payload.get("headers") or {}
-        if not isinstance(raw_headers, dict):
-            raise MalformedResponseError("headers is not an object")
-        for name, value in raw_headers.items():
-            headers.append((str(name).lower(), _header_value(value)))
-        cookies = payload.get("cookies") or []
-        if not isinstance(cookies, list):
-            raise MalformedResponseError("cookies is not a list")
-        headers.extend(("set-cookie", str(cookie)) for cookie in cookies)
-        body_value = payload.get("body")
-        if body_value is None:
-            body = b""
-        elif not isinstance(body_value, str):
-            raise MalformedResponseError("body is not a string")
-        elif payload.get("isBase64Encoded"):
-            try:
-                body = base64.b64decode(body_value, validate=True)
-            except ValueError:
-                raise MalformedResponseError("body is not valid base64") from None
-        else:
-            body = body_value.encode("utf-8")
-        if not any(k == "content-type" for k, _ in headers) and body:
-            headers.append(("content-type", "text/plain; charset=utf-8"))
-        return HttpResponse(status, headers, body)
-    text = payload if isinstance(payload, str) else json.dumps(payload)
-    return HttpResponse(200, [("content-type", "application/json")], text.encode("utf-8"))
-
-
-def _header_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-# ----------------------------------------------------------------------------- configuration
-
-
-@dataclass(frozen=True)
-class Integration:
-    integration_id: str
-    function_arn: str
-    payload_format_version: str
-    timeout_ms: int
-
-
-@dataclass(frozen=True)
-class ApiConfig:
-    """What the gateway needs of one HTTP API."""
-
-    api_id: str
-    name: str
-    routes: tuple[Route, ...]
-    integrations: Mapping[str, Integration]
-    cors: CorsConfig | None = None
-    stage: str = "$default"
-    access_log_format: str | None = None
-    # By route key; a route missing here is open (AuthorizationType NONE).
-    authorizations: Mapping[str, RouteAuthorization] = field(default_factory=dict)
-
-    def integration_for(self, route: Route) -> Integration | None:
-        return self.integrations.get(route.target.removeprefix("integrations/"))
-
-
-_FUNCTION_ARN = re.compile(r"arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+(?::[\w$-]+)?")
-
-
-def function_arn_from_uri(uri: str) -> str:
-    """The function ARN inside an integration URI (a function ARN or a Lambda invoke ARN)."""
-    found = _FUNCTION_ARN.search(uri)
-    if not found:
-        raise ValueError(f"integration URI {uri!r} does not name a Lambda function")
-    return found.group(0)
-
-
-def load_api(
-    apigw: Any,
-    *,
-    api_id: str | None = None,
-    name: str | None = None,
-    region: str = REGION,
-) -> ApiConfig:
-    """Read an HTTP API (the only one, or the one with this id or name) from apigatewayv2.
-
-    AWS_IAM routes accept signatures made with the emulator's credentials (tools/emulator.py).
-    """
-    apis = [a for a in apigw.get_apis().get("Items", []) if a.get("ProtocolType") == "HTTP"]
-    if api_id:
-        apis = [a for a in apis if a["ApiId"] == api_id]
-    if name:
-        apis = [a for a in apis if a["Name"] == name]
-    if len(apis) != 1:
-        found = ", ".join(f"{a['Name']} ({a['ApiId']})" for a in apis) or "none"
-        raise LookupError(f"expected one HTTP API in the emulator, found {found}")
-    api = apis[0]
-    route_items = apigw.get_routes(ApiId=api["ApiId"]).get("Items", [])
-    routes = tuple(Route(r["RouteKey"], r.get("Target", "")) for r in route_items)
-    authorizations = load_route_authorizations(
-        apigw,
-        api["ApiId"],
-        route_items,
-        region=region,
-        principals=emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, EMULATOR_ACCOUNT_ID),
-    )
-    integrations: dict[str, Integration] = {}
-    for item in apigw.get_integrations(ApiId=api["ApiId"]).get("Items", []):
-        if item.get("IntegrationType") != "AWS_PROXY":
-            continue
-        integrations[item["IntegrationId"]] = Integration(
-            integration_id=item["IntegrationId"],
-            function_arn=function_arn_from_uri(item.get("IntegrationUri", "")),
-            payload_format_version=item.get("PayloadFormatVersion", "2.0"),
-            timeout_ms=int(item.get("TimeoutInMillis") or DEFAULT_INTEGRATION_TIMEOUT_MS),
-        )
-    stages = apigw.get_stages(ApiId=api["ApiId"]).get("Items", [])
-    stage = next((s for s in stages if s["StageName"] == "$default"), stages[0] if stages else {})
-    return ApiConfig(
-        api_id=api["ApiId"],
-        name=api["Name"],
-        routes=routes,
-        integrations=integrations,
-        cors=CorsConfig.from_api(api.get("CorsConfiguration")),
-        stage=stage.get("StageName", "$default"),
-        access_log_format=(stage.get("AccessLogSettings") or {}).get("Format"),
-        authorizations=authorizations,
-    )
-
-
-def package_sha256(zip_path: Path) -> str:
-    """Lambda's CodeSha256 of a zip file: base64 of its SHA-256."""
-    return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
-
-
-def unpack_package(zip_path: Path, cache_dir: Path) -> Path:
-    """Unzip a deployment package once per content hash, as Lambda does to /var/task."""
-    digest = hashlib.sha256(zip_path.read_bytes()).hexdigest()[:16]
-    target = cache_dir / digest
-    if (target / ".complete").exists():
-        return target
-    partial = cache_dir / f"{digest}.partial-{os.getpid()}"
-    with zipfile.ZipFile(zip_path) as archive:
-        archive.extractall(partial)
-    (partial / ".complete").touch()
-    with contextlib.suppress(OSError):
-        partial.rename(target)
-    return target
-
-
-def load_function(
-    lambda_client: Any,
-    function_arn: str,
-    *,
-    package_zip: Path,
-    cache_dir: Path,
-    region: str,
-) -> FunctionSpec:
-    """The function's configuration from the emulator, and its package checked by CodeSha256."""
-    function = lambda_client.get_function(FunctionName=function_arn)
-    config = function["Configuration"]
-    if config.get("PackageType", "Zip") != "Zip":
-        raise ValueError(f"function {config['FunctionName']} is not a zip package")
-    if not package_zip.is_file():
-        raise FileNotFoundError(f"deployment package {package_zip} not found")
-    deployed = config.get("CodeSha256")
-    actual = package_sha256(package_zip)
-    if deployed and deployed != actual:
-        raise ValueError(
-            f"{package_zip} is not the package the function runs (CodeSha256 {deployed}, the file"
-            f" is {actual}); apply again so the emulator holds this build"
-        )
-    return FunctionSpec(
-        name=config["FunctionName"],
-        handler=config["Handler"],
-        runtime=config["Runtime"],
-        timeout_s=float(config.get("Timeout", 3)),
-        memory_mb=int(config.get("MemorySize", 128)),
-        code_dir=unpack_package(package_zip, cache_dir),
-        environment=dict((config.get("Environment") or {}).get("Variables") or {}),
-        arn=config["FunctionArn"],
-        version=config.get("Version", "$LATEST"),
-        region=region,
-        log_format=str((config.get("LoggingConfig") or {}).get("LogFormat") or "Text"),
-    )
-
-
-# --------------------------------------------------------------------- local docs (not API Gateway)
-
-DOCS_PATH = "/docs"
-_DOCS_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
-_DOCS_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
-DOCS_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <title>Users API (local)</title>
-  <link rel="stylesheet" href="/docs/swagger-ui.css">
-  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png">
-</head>
-<body>
-<div id="swagger-ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script>
-<script>
-  window.ui = SwaggerUIBundle({
-    url: "/openapi.json",
-    dom_id: "#swagger-ui",
-    deepLinking: true,
-    displayRequestDuration: true,
-  });
-</script>
-</body>
-</html>
-"""
-
-
-def swagger_ui_dir() -> Path | None:
-    """Swagger UI 5's assets as the dev requirements install them (PyPI swagger-ui-py), or None."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("swagger_ui")  # finds it without importing its web frameworks
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    static = Path(next(iter(spec.submodule_search_locations))) / "static"
-    return static if (static / "swagger-ui-bundle.js").is_file() else None
-
-
-@dataclass(frozen=True)
-class DocsPages:
-    """Swagger UI at /docs for the API this gateway serves: a page and Swagger UI's own files.
-
-    Not part of API Gateway (the deployed API has no /docs): the UI reads the function's own
-    GET /openapi.json from the same origin, so "Try it out" calls this local API.
-    """
-
-    assets: Path
-
-    def serve(self, path: str) -> HttpResponse | None:
-        if path in (DOCS_PATH, DOCS_PATH + "/"):
-            body = DOCS_PAGE.encode()
-            return HttpResponse(200, [("content-type", "text/html; charset=utf-8")], body)
-        name = path.removeprefix(DOCS_PATH + "/")
-        if not path.startswith(DOCS_PATH + "/") or name not in _DOCS_FILES:
-            return None
-        media = _DOCS_TYPES[Path(name).suffix]
-        return HttpResponse(200, [("content-type", media)], (self.assets / name).read_bytes())
+# The modules the front is made of, re-exported: tests and tools import them from here.
+__all__ = [
+    "ApiConfig",
+    "CorsConfig",
+    "DocsPages",
+    "Gateway",
+    "HttpRequest",
+    "HttpResponse",
+    "Integration",
+    "LocalGateway",
+    "Route",
+    "RouteMatch",
+    "build_event",
+    "function_arn_from_uri",
+    "load_api",
+    "load_function",
+    "map_response",
+    "match_route",
+    "package_sha256",
+    "start_gateway",
+    "swagger_ui_dir",
+    "unpack_package",
+]
 
 
 # ------------------------------------------------------------------------------------- the gateway
@@ -619,7 +136,9 @@ class Gateway:
         self.docs: DocsPages | None = None  # `make local`'s Swagger UI at /docs (not API Gateway)
 
     def handle(self, request: HttpRequest) -> HttpResponse:
-        started = self.clock()
+        # The integration timeout counts from the request's arrival, as API Gateway's does: the
+        # body's upload, a busy pool's wait and a cold start's Init phase all spend it.
+        started = request.received_at if request.received_at is not None else self.clock()
         request_id = new_request_id()
         context: dict[str, Any] = {
             "routeKey": "-",
@@ -714,10 +233,13 @@ class Gateway:
         except InitError as exc:
             context["integrationError"] = str(exc)
             print(f"[gateway] {exc}", file=self.log, flush=True)
+            if self.clock() - started > integration.timeout_ms / 1000:
+                return gateway_error(503, "Service Unavailable")  # gave up before Init failed
             return internal_server_error()
         context["latency"] = f"{result.duration_ms:.0f}"
         context["status"] = "200"  # Lambda's own status: function errors are in the payload
         if self.clock() - started > integration.timeout_ms / 1000:
+            # Init included: a cold start's Init is outside the function's timeout, not this one.
             context["integrationError"] = "integration timeout"
             return gateway_error(503, "Service Unavailable")
         if not result.ok:
@@ -785,94 +307,6 @@ def _json_escape(value: str) -> str:
     return json.dumps(value)[1:-1]
 
 
-# ------------------------------------------------------------------------------------- HTTP server
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: GatewayServer
-    protocol_version = "HTTP/1.1"
-
-    def _serve(self) -> None:
-        try:
-            body = self._read_body()
-        except _BodyTooLargeError:
-            response = gateway_error(413, "Request Entity Too Large")
-            self.close_connection = True
-        except ValueError:
-            response = gateway_error(400, "Bad Request")
-            self.close_connection = True
-        else:
-            request = HttpRequest(
-                method=self.command,
-                target=self.path,
-                headers=list(self.headers.items()),
-                body=body,
-                source_ip=self.client_address[0],
-                protocol=self.request_version,
-            )
-            response = self.server.gateway.handle(request)
-        self.send_response_only(response.status, HTTPStatus(response.status).phrase)
-        for name, value in response.headers:
-            if name not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("content-length", str(len(response.body)))
-        self.end_headers()
-        if self.command != "HEAD" and response.body:
-            self.wfile.write(response.body)
-
-    def _read_body(self) -> bytes:
-        if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
-            chunks: list[bytes] = []
-            total = 0
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline().strip():
-                        pass
-                    return b"".join(chunks)
-                total += size
-                if total > MAX_BODY_BYTES:
-                    raise _BodyTooLargeError
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("content-length") or 0)
-        if length < 0:
-            raise ValueError("negative content-length")
-        if length > MAX_BODY_BYTES:
-            raise _BodyTooLargeError
-        return self.rfile.read(length) if length else b""
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve  # noqa: N815
-
-    def __getattr__(self, name: str) -> Any:
-        # Any other method (TRACE, QUERY...) is routed too, so `$default` sends it to the function
-        # (405 + Allow), rather than http.server answering 501. How API Gateway treats methods
-        # outside its own list is not emulated.
-        if name.startswith("do_"):
-            return self._serve
-        raise AttributeError(name)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # The gateway writes its own access log; keep http.server's lines for its errors only.
-        if args and str(args[0]).isdigit():
-            return
-        super().log_message(format, *args)
-
-
-class _BodyTooLargeError(Exception):
-    pass
-
-
-class GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-    def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
-        self.gateway = gateway
-        super().__init__(address, _Handler)
-
-
 # ---------------------------------------------------------------------------------------- assembly
 
 
@@ -902,7 +336,7 @@ def prepare_runtime(
 class LocalGateway:
     """A started gateway: the HTTP server on its thread, and the functions' worker pools."""
 
-    server: GatewayServer
+    server: BaseWSGIServer
     gateway: Gateway
     thread: threading.Thread
     interpreter: Interpreter
@@ -944,7 +378,7 @@ def start_gateway(
     import boto3
 
     session = boto3.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
+        aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY, region_name=region
     )
     apigw = session.client("apigatewayv2", endpoint_url=endpoint_url)
     lambda_client = session.client("lambda", endpoint_url=endpoint_url)
@@ -954,7 +388,7 @@ def start_gateway(
     gateway = Gateway(api, pools, log=log, port=port)
     assets = swagger_ui_dir() if docs else None
     gateway.docs = DocsPages(assets) if assets is not None else None
-    server = GatewayServer((host, port), gateway)  # bind first: a taken port fails fast
+    server = serve(gateway.handle, host, port)  # bind first: a taken port fails fast
     try:
         for integration in api.integrations.values():
             if integration.function_arn in pools:
@@ -990,7 +424,9 @@ def start_gateway(
         server.server_close()
         gateway.close()
         raise
-    thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs=SERVE_KWARGS, name="gateway", daemon=True
+    )
     thread.start()
     first = next(iter(pools.values()), None)
     return LocalGateway(

@@ -1,6 +1,6 @@
 """`make local`: the whole stack on this machine, in the foreground, until Ctrl-C or SIGTERM.
 
-    .venv/bin/python -m tools.local --emulator-port 4566 --api-port 3000   (from the repo root)
+    PYTHONPATH=lambda .venv/bin/python -m tools.local --emulator-port 4566 --api-port 3000
 
 1. checks what it needs (terraform, the built package, free ports);
 2. starts the AWS emulator (moto's server) on 127.0.0.1:<emulator-port>;

@@ -25,24 +25,26 @@ alg none, another key, tampered payloads).
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import hashlib
 import json
 import os
 import sys
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from joserfc.util import urlsafe_b64decode, urlsafe_b64encode
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from tools.gateway_http import QuietHandler
 
 REPO = Path(__file__).resolve().parent.parent
 STATE_DIR = REPO / ".local" / "oidc"
@@ -52,73 +54,60 @@ DEFAULT_AUDIENCE = ("users-api-local",)
 DEFAULT_ADMIN_SCOPE = "users/admin"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks.json"
-
-# JWS "alg" -> the hash of RSASSA-PKCS1-v1_5 (RFC 7518 section 3.3).
-RSA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "RS256": hashes.SHA256,
-    "RS384": hashes.SHA384,
-    "RS512": hashes.SHA512,
-}
+# The JWS algorithms API Gateway's JWT authorizer accepts (RSASSA-PKCS1-v1_5).
+RSA_ALGORITHMS = ("RS256", "RS384", "RS512")
 
 
 def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return urlsafe_b64encode(data).decode("ascii")
 
 
 def b64url_decode(text: str) -> bytes:
     """Strict base64url without padding, as JWS uses it; ValueError on anything else."""
     if not text.isascii() or any(c in text for c in "+/= \n"):
         raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return urlsafe_b64decode(text.encode("ascii"))
 
 
-def _uint(value: int) -> str:
-    return b64url(value.to_bytes((value.bit_length() + 7) // 8, "big"))
+def generate_key() -> RSAKey:
+    """A 2048-bit RSA signing key whose kid is its RFC 7638 thumbprint."""
+    key = RSAKey.generate_key(2048, parameters={"use": "sig", "alg": "RS256"}, private=True)
+    key.ensure_kid()
+    return key
 
 
-def generate_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def key_id(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> str:
+def key_id(key: RSAKey) -> str:
     """The RFC 7638 JWK thumbprint of the public key: stable for a key, different for another."""
-    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
-    numbers = public.public_numbers()
-    canonical = json.dumps(
-        {"e": _uint(numbers.e), "kty": "RSA", "n": _uint(numbers.n)}, separators=(",", ":")
-    )
-    return b64url(hashlib.sha256(canonical.encode()).digest())
+    return key.thumbprint()
 
 
-def public_jwk(key: rsa.RSAPrivateKey | rsa.RSAPublicKey, alg: str = "RS256") -> dict[str, str]:
-    public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
-    numbers = public.public_numbers()
-    return {
-        "kty": "RSA",
-        "use": "sig",
-        "alg": alg,
-        "kid": key_id(public),
-        "n": _uint(numbers.n),
-        "e": _uint(numbers.e),
-    }
+def public_jwk(key: RSAKey, alg: str = "RS256") -> dict[str, Any]:
+    """The key's public half as a JWK for signatures with `alg`, under its thumbprint."""
+    jwk = dict(key.as_dict(private=False))
+    jwk.update({"use": "sig", "alg": alg, "kid": key_id(key)})
+    return jwk
 
 
-def encode_jwt(
-    header: Mapping[str, Any], claims: Mapping[str, Any], key: rsa.RSAPrivateKey | None
-) -> str:
-    """A compact JWS of `claims`; signed with `key` for an RS* alg, unsigned for "none"."""
-    signing_input = (
-        b64url(json.dumps(dict(header), separators=(",", ":")).encode())
-        + "."
-        + b64url(json.dumps(dict(claims), separators=(",", ":")).encode())
-    )
+def private_pem(key: RSAKey) -> bytes:
+    """The private key as PKCS#8 PEM (the issuer's state; other JOSE libraries read it too)."""
+    return key.as_pem(private=True)
+
+
+def encode_jwt(header: Mapping[str, Any], claims: Mapping[str, Any], key: RSAKey | None) -> str:
+    """A compact JWS of `claims`, signed by joserfc with `key` for an RS* alg, unsigned for "none".
+
+    Tests use it for wrong tokens (alg none, another key), so it signs whatever it is asked to.
+    """
     alg = header.get("alg")
     if alg == "none":
-        return signing_input + "."
-    if alg not in RSA_HASHES or key is None:
+        with warnings.catch_warnings():  # joserfc warns that "none" is deprecated: the point here
+            warnings.simplefilter("ignore")
+            return jwt.encode(dict(header), dict(claims), None, algorithms=["none"])  # type: ignore[arg-type]
+    if alg not in RSA_ALGORITHMS or key is None:
         raise ValueError(f"cannot sign with alg {alg!r}")
-    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), RSA_HASHES[alg]())
-    return signing_input + "." + b64url(signature)
+    # joserfc signs only with the alg a key is for; another alg needs the key re-imported (0.1 s).
+    signer = key if key.alg == alg else RSAKey.import_key(key.as_dict(private=True) | {"alg": alg})
+    return jwt.encode(dict(header), dict(claims), signer, algorithms=[alg], default_type=None)
 
 
 @dataclass(frozen=True)
@@ -150,20 +139,15 @@ class IssuerState:
         )
 
 
-def load_or_create_key(state_dir: Path) -> rsa.RSAPrivateKey:
+def load_or_create_key(state_dir: Path) -> RSAKey:
     """The issuer's signing key: kept in state_dir (0600) so it survives restarts."""
     path = state_dir / KEY_FILE
     if path.is_file():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if isinstance(key, rsa.RSAPrivateKey):
-            return key
+        with contextlib.suppress(ValueError):
+            return RSAKey.import_key(path.read_bytes(), {"use": "sig", "alg": "RS256"})
     state_dir.mkdir(parents=True, exist_ok=True)
     key = generate_key()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    pem = private_pem(key)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
@@ -199,7 +183,7 @@ def access_token_claims(
 
 def mint(
     state: IssuerState,
-    key: rsa.RSAPrivateKey,
+    key: RSAKey,
     sub: str,
     *,
     scopes: Iterable[str] = (),
@@ -215,34 +199,6 @@ def mint(
         now=now,
     )
     return encode_jwt({"alg": "RS256", "typ": "JWT", "kid": state.kid}, claims, key)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _IssuerServer
-
-    def do_GET(self) -> None:
-        documents = {
-            DISCOVERY_PATH: self.server.issuer.discovery(),
-            JWKS_PATH: self.server.issuer.jwks(),
-        }
-        document = documents.get(self.path.split("?", 1)[0])
-        body = json.dumps(document if document is not None else {"error": "not found"}).encode()
-        self.send_response(200 if document is not None else 404)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet: make local prints its own lines
-
-
-class _IssuerServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], issuer: LocalIssuer) -> None:
-        self.issuer = issuer
-        super().__init__(address, _Handler)
 
 
 class LocalIssuer:
@@ -266,7 +222,7 @@ class LocalIssuer:
         self.admin_scope = admin_scope
         self.key = load_or_create_key(state_dir)
         self.kid = key_id(self.key)
-        self._server: _IssuerServer | None = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -292,6 +248,16 @@ class LocalIssuer:
     def jwks(self) -> dict[str, Any]:
         return {"keys": [public_jwk(self.key)]}
 
+    def _application(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        """The two documents an OIDC provider publishes, as JSON; 404 for anything else."""
+        documents = {DISCOVERY_PATH: self.discovery, JWKS_PATH: self.jwks}
+        document = documents.get(environ.get("PATH_INFO", ""))
+        body = json.dumps(document() if document else {"error": "not found"}).encode()
+        status = "200 OK" if document else "404 Not Found"
+        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+        start_response(status, headers)
+        return [body]
+
     def mint(
         self,
         sub: str,
@@ -305,11 +271,16 @@ class LocalIssuer:
     def start(self) -> LocalIssuer:
         if self._server is not None:
             return self
-        self._server = _IssuerServer((self.host, self.port), self)
-        self.port = int(self._server.server_address[1])
+        self._server = make_server(
+            self.host, self.port, self._application, threaded=True, request_handler=QuietHandler
+        )
+        self.port = self._server.port
         self.state.save(self.state_dir)
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="oidc-issuer", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll
+            name="oidc-issuer",
+            daemon=True,
         )
         self._thread.start()
         return self

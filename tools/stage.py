@@ -4,9 +4,10 @@ Used by the infrastructure tests (tests/conftest.py) and by `make local` (tools/
 root's `.terraform/` and `terraform.tfstate` are never touched: everything happens in
 `.local/stacks/<name>/`, which holds
 
-- the root `*.tf` files, copied unchanged, except `package.tf`, replaced by
-  `tools/offline/package.tf` (the external and archive providers cannot be fetched here), and
-  `lambda/runtimes.json` (lambda_runtime's validation reads it);
+- the root `*.tf` files, copied unchanged, except `package.tf` and `versions.tf`, replaced by
+  `tools/offline/package.tf` (the external and archive providers cannot be fetched here: it
+  stands in for package.tf's data sources and versions.tf's terraform block),
+  `lambda/runtimes.json` (lambda_runtime's validation reads it) and `openapi.json` (the routes);
 - `build/external-result.json`: what package.tf's data "external" returns, from the same program
   (`python3 <root>/tools/build.py --external`) given the same query (tools.build.QUERY, from the
   stack's variables and variables.tf's defaults), and `build/lambda-<sha256 prefix>.zip`, its
@@ -67,7 +68,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -78,7 +78,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import docs
+from tools import docs, hcl
 from tools.build import QUERY, write_zip
 from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
@@ -90,6 +90,10 @@ OFFLINE_PACKAGE_TF = REPO / "tools" / "offline" / "package.tf"
 # package.tf's data "external" program, relative to the root module; the interpreter is python3.
 BUILD_PROGRAM = ("tools/build.py", "--external")
 RUNTIMES_JSON = "lambda/runtimes.json"
+# Files besides the *.tf that the configuration reads (file()), copied as they are.
+DATA_FILES = (RUNTIMES_JSON, "openapi.json")
+# The root's files the offline stand-in replaces.
+SWAPPED_TF = ("package.tf", "versions.tf")
 EXTERNAL_RESULT = "build/external-result.json"
 DEFAULT_PLUGIN_MIRROR = "/opt/tf-plugins"
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
@@ -173,20 +177,11 @@ def _tostring(value: Any) -> str:
     return str(value)
 
 
-_LITERAL = re.compile(
-    r'^([a-z_][a-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|true|false|-?[0-9.]+)\s*(?:#.*)?$'
-)
-
-
 def tfvars_literals(path: Path) -> dict[str, Any]:
-    """The top-level `name = <string|bool|number>` assignments of a .tfvars file (lists, maps
-    and expressions are left to Terraform)."""
-    values: dict[str, Any] = {}
-    for line in path.read_text().splitlines():
-        match = _LITERAL.match(line.rstrip())
-        if match:
-            values[match.group(1)] = json.loads(match.group(2))
-    return values
+    """The top-level `name = <string|bool|number>` assignments of a .tfvars file (lists and maps
+    are left to Terraform), read by the one HCL reader (tools/hcl.py)."""
+    values = hcl.tfvars(path)
+    return {k: v for k, v in values.items() if isinstance(v, str | bool | int | float)}
 
 
 def build_query(variables: Mapping[str, Any], root: Path = REPO) -> dict[str, str]:
@@ -327,7 +322,7 @@ class Stack:
         for old in work.glob("*.tf"):
             old.unlink()
         for source in sorted(self.root.glob("*.tf")):
-            if source.name != "package.tf" or not self.package:
+            if source.name not in SWAPPED_TF or not self.package:
                 shutil.copyfile(source, work / source.name)
         (work / "emulator_override.tf").write_text(emulator_override(self.endpoint))
         (work / "terraform.rc").write_text(cli_config(plugin_mirror()))
@@ -336,8 +331,10 @@ class Stack:
         )
         if self.package:
             shutil.copyfile(OFFLINE_PACKAGE_TF, work / "package.tf")
-            (work / RUNTIMES_JSON).parent.mkdir(exist_ok=True)
-            shutil.copyfile(self.root / RUNTIMES_JSON, work / RUNTIMES_JSON)
+            for data_file in DATA_FILES:
+                if (self.root / data_file).exists():  # an older layout may read fewer
+                    (work / data_file).parent.mkdir(exist_ok=True)
+                    shutil.copyfile(self.root / data_file, work / data_file)
             self._stage_package()
         self._staged = True
         return work

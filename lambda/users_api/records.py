@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final, Self
 
 Item = dict[str, Any]
@@ -106,6 +107,11 @@ class Record:
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         values = {name: value(item[name]) for name, _ in cls.fields() if name in item}
         return cls(**values)
+
+
+def now_iso() -> str:
+    """Now as server-set times are stored: ISO-8601 UTC, milliseconds, `Z`."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def attribute(value: str | int | bool) -> dict[str, Any]:

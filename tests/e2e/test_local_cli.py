@@ -49,7 +49,7 @@ def test_local_without_terraform_says_how_to_install_it() -> None:
         timeout=60,
         check=False,
         cwd=REPO,
-        env={"PATH": "/nonexistent", "HOME": "/tmp"},
+        env={"PATH": "/nonexistent", "HOME": "/tmp", "PYTHONPATH": "lambda"},  # as make local
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()

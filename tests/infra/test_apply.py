@@ -9,13 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.tables import (
-    EMAILS_TABLE,
-    IDEMPOTENCY_TABLE,
-    IDEMPOTENCY_TTL_ATTRIBUTE,
-    LIST_INDEX,
-    USERS_TABLE,
-)
+from tests.tables import IDEMPOTENCY_TTL_ATTRIBUTE, LIST_INDEX, TABLES, TTL_ATTRIBUTES
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
@@ -27,20 +21,28 @@ def _sorted_by(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: item[key])
 
 
-@pytest.mark.parametrize(
-    ("output", "spec"),
-    [
-        ("users_table_name", USERS_TABLE),
-        ("emails_table_name", EMAILS_TABLE),
-        ("idempotency_table_name", IDEMPOTENCY_TABLE),
-    ],
-)
+def test_every_table_terraform_creates_is_one_the_unit_tests_use(
+    emulator_stack: EmulatorStack,
+) -> None:
+    tables = emulator_stack.outputs["tables"]
+    assert set(tables) == set(TABLES)
+    for key in ("users", "emails", "idempotency"):  # the outputs scripts and the tools read
+        assert emulator_stack.outputs[f"{key}_table_name"] == tables[key]["name"]
+        assert emulator_stack.outputs[f"{key}_table_arn"] == tables[key]["arn"]
+
+
+@pytest.mark.parametrize(("key", "spec"), TABLES.items())
 def test_table_matches_the_spec_the_unit_tests_use(
-    emulator_stack: EmulatorStack, output: str, spec: dict[str, Any]
+    emulator_stack: EmulatorStack, key: str, spec: dict[str, Any]
 ) -> None:
     dynamodb = emulator_stack.client("dynamodb")
-    name = emulator_stack.outputs[output]
+    name = emulator_stack.outputs["tables"][key]["name"]
     table = dynamodb.describe_table(TableName=name)["Table"]
+    ttl = dynamodb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if key in TTL_ATTRIBUTES:
+        assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": TTL_ATTRIBUTES[key]}
+    else:
+        assert ttl["TimeToLiveStatus"] == "DISABLED"
 
     assert table["BillingModeSummary"]["BillingMode"] == spec["BillingMode"] == "PAY_PER_REQUEST"
     assert table["KeySchema"] == spec["KeySchema"]

@@ -21,6 +21,12 @@ PUBLIC = {"GET /hello", "GET /openapi.json"}
 ALL_ROUTES = {*ROUTER.route_keys(), "$default"}
 
 
+def test_gateway_and_function_agree_on_the_public_routes() -> None:
+    # auth.tf's public_paths open these at the gateway; the function's router skips its guard
+    # for the same ones (and documents them without security).
+    assert {route.key for route in ROUTER.routes() if route.public} == PUBLIC
+
+
 def routes_of(deployed: EmulatorStack) -> dict[str, dict[str, Any]]:
     items = deployed.client("apigatewayv2").get_routes(ApiId=deployed.outputs["api_id"])["Items"]
     # Only the routes Terraform manages (moto may keep a stray copy of a retried CreateRoute).

@@ -289,6 +289,37 @@ def test_custom_domain_maps_the_api_and_has_its_alias_record(prod_stack: Emulato
     assert record["AliasTarget"]["DNSName"].rstrip(".") == configuration["ApiGatewayDomainName"]
 
 
+def test_capacity_moved_by_auto_scaling_is_left_alone_by_the_next_plan(
+    prod_stack: EmulatorStack,
+) -> None:
+    # What Application Auto Scaling does under load: UpdateTable on the table and on its index.
+    dynamodb = prod_stack.client("dynamodb")
+    users = f"{PREFIX}-users"
+    dynamodb.update_table(
+        TableName=users,
+        ProvisionedThroughput={"ReadCapacityUnits": 9, "WriteCapacityUnits": 9},
+        GlobalSecondaryIndexUpdates=[
+            {
+                "Update": {
+                    "IndexName": LIST_INDEX,
+                    "ProvisionedThroughput": {"ReadCapacityUnits": 12, "WriteCapacityUnits": 12},
+                }
+            }
+        ],
+    )
+    table = dynamodb.describe_table(TableName=users)["Table"]
+    [index] = table["GlobalSecondaryIndexes"]
+    assert index["ProvisionedThroughput"]["ReadCapacityUnits"] == 12
+    assert table["ProvisionedThroughput"]["ReadCapacityUnits"] == 9
+
+    plan = prod_stack.stack.plan()  # refreshed: it sees 9 and 12
+
+    assert plan.changes == []
+    assert plan.exit_code == 0
+    table = dynamodb.describe_table(TableName=users)["Table"]
+    assert table["GlobalSecondaryIndexes"][0]["ProvisionedThroughput"]["WriteCapacityUnits"] == 12
+
+
 def test_re_plan_of_prod_shows_no_changes(prod_stack: EmulatorStack) -> None:
     plan = prod_stack.stack.plan()
     assert plan.changes == []

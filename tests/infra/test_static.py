@@ -12,11 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from tools import build
-from tools.stage import BUILD_PROGRAM, EXTERNAL_RESULT, REPO, RUNTIMES_JSON, build_query, build_zip
+from tools import build, hcl
+from tools.stage import (
+    BUILD_PROGRAM,
+    EXTERNAL_RESULT,
+    REPO,
+    RUNTIMES_JSON,
+    SWAPPED_TF,
+    build_query,
+    build_zip,
+)
 
 ROOT_TF = sorted(REPO.glob("*.tf"))
 PACKAGE_TF = REPO / "package.tf"
+VERSIONS_TF = REPO / "versions.tf"
 OFFLINE_PACKAGE_TF = REPO / "tools" / "offline" / "package.tf"
 
 requires_terraform = pytest.mark.skipif(
@@ -52,7 +61,8 @@ def test_real_configuration_holds_no_emulator_endpoints_or_credentials() -> None
 
 
 def _locals(path: Path) -> set[str]:
-    return set(re.findall(r"^\s*(lambda_package_\w+)\s*=", path.read_text(), re.MULTILINE))
+    names = {name for block in hcl.load(path).get("locals", []) for name in block}
+    return {name for name in names if name.startswith("lambda_package_")}
 
 
 def test_offline_package_file_exposes_the_same_locals_as_the_real_one() -> None:
@@ -115,39 +125,39 @@ def _provider_blocks(paths: list[Path]) -> list[str]:
 
 def test_real_and_staged_roots_each_have_exactly_one_required_providers_block() -> None:
     # Terraform refuses a module with two ("Duplicate required providers configuration"), and
-    # the staged copy never sees the real package.tf, so this is checked on the files.
-    staged = [p for p in ROOT_TF if p != PACKAGE_TF] + [OFFLINE_PACKAGE_TF]
-    assert _provider_blocks(ROOT_TF) == ["package.tf"]
+    # the staged copy never sees the real package.tf and versions.tf, so this is checked on the
+    # files.
+    staged = [p for p in ROOT_TF if p.name not in SWAPPED_TF] + [OFFLINE_PACKAGE_TF]
+    assert SWAPPED_TF == ("package.tf", "versions.tf")
+    assert _provider_blocks(ROOT_TF) == ["versions.tf"]
     assert _provider_blocks(staged) == ["package.tf"]
+    versions = VERSIONS_TF.read_text()
+    offline = OFFLINE_PACKAGE_TF.read_text()
     aws_pin = 'source  = "hashicorp/aws"\n      version = "~> 5.100"'
-    assert aws_pin in PACKAGE_TF.read_text()
-    assert aws_pin in OFFLINE_PACKAGE_TF.read_text()
-    assert "hashicorp/archive" in PACKAGE_TF.read_text()
-    assert "hashicorp/external" in PACKAGE_TF.read_text()
-
-
-def _block(text: str, header: str) -> str:
-    """The body of the first `header {` ... matching `}` in text."""
-    opening = text.index("{", text.index(header))
-    depth = 0
-    for index in range(opening, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
-        if depth == 0:
-            return text[opening + 1 : index]
-    raise ValueError(f"{header} is not closed")
+    assert aws_pin in versions
+    assert aws_pin in offline
+    assert 'source  = "hashicorp/archive"\n      version = "~> 2.7"' in versions
+    assert 'source  = "hashicorp/external"\n      version = "~> 2.3"' in versions
+    assert "hashicorp/archive" not in offline
+    assert "hashicorp/external" not in offline
+    # The same Terraform everywhere: 1.11, from which the S3 backend's use_lockfile is GA.
+    required = re.compile(r'^\s*required_version = "([^"]+)"', re.MULTILINE)
+    assert required.findall(versions) == required.findall(offline) == [">= 1.11"]
+    assert required.findall((REPO / "bootstrap" / "main.tf").read_text()) == [">= 1.11"]
+    assert [p.name for p in ROOT_TF if required.search(p.read_text())] == ["versions.tf"]
+    for backend in (REPO / "environments").glob("*.s3.tfbackend"):
+        assert "use_lockfile = true" in backend.read_text()
 
 
 def test_offline_stand_in_runs_the_real_program_with_the_real_query() -> None:
     """The seam: package.tf's data "external" and tools/stage.py run one program, one query."""
-    external = _block(PACKAGE_TF.read_text(), 'data "external" "lambda_package"')
-    program = re.search(r"program\s*=\s*(\[.*?\])", external)
-    assert program, external
-    assert re.findall(r'"([^"]*)"', program.group(1)) == [
+    external = hcl.blocks(PACKAGE_TF, "data")["external.lambda_package"]
+    assert hcl.value(external["program"]) == [
         "python3",
         "${path.module}/" + BUILD_PROGRAM[0],
         *BUILD_PROGRAM[1:],
     ]
-    query = dict(re.findall(r"^\s*(\w+)\s*=\s*(.+?)\s*$", _block(external, "query"), re.MULTILINE))
+    query = {key: hcl.expression(raw) for key, raw in external["query"].items()}
     # Each key carries its variable as a string: as is, or through tostring() (which
     # tools.stage.build_query mirrors for bools).
     assert {key: re.sub(r"^tostring\((.*)\)$", r"\1", value) for key, value in query.items()} == {
@@ -177,10 +187,29 @@ def test_both_seams_name_the_zip_by_the_build_result_content() -> None:
 
 def test_supported_runtimes_are_one_list_for_terraform_the_build_and_the_docs() -> None:
     runtimes = json.loads((REPO / RUNTIMES_JSON).read_text())
-    assert runtimes == ["python3.11", "python3.12", "python3.13"]  # datetime.UTC needs 3.11
-    assert list(build.RUNTIMES) == runtimes
-    variables = (REPO / "variables.tf").read_text()
-    validation = _block(_block(variables, 'variable "lambda_runtime"'), "validation")
+    assert list(runtimes) == ["python3.11", "python3.12", "python3.13"]  # datetime.UTC needs 3.11
+    assert list(build.RUNTIMES) == list(runtimes)
+    # AWS's dates (docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html), ISO dates, the
+    # block after the deprecation.
+    for dates in runtimes.values():
+        assert set(dates) == {"deprecation", "block_function_update"}
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", dates["deprecation"])
+        assert dates["deprecation"] < dates["block_function_update"]
+    assert runtimes["python3.11"] == {
+        "deprecation": "2026-06-30",
+        "block_function_update": "2026-08-31",
+    }
+    variable = hcl.blocks(REPO / "variables.tf", "variable")["lambda_runtime"]
+    validation = variable["validation"][0]
     reads = f'jsondecode(file("${{path.module}}/{RUNTIMES_JSON}"))'
-    assert f"condition     = contains({reads}, var.lambda_runtime)" in validation
-    assert "python3.1" not in validation  # no second copy of the list
+    assert hcl.expression(validation["condition"]) == f"contains(keys({reads}), var.lambda_runtime)"
+    assert "python3.1" not in str(variable)  # no second copy of the list
+
+
+def test_route_keys_are_read_from_openapi_json_and_written_nowhere() -> None:
+    route_key = re.compile(r'"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /')
+    for path in [*ROOT_TF, *sorted((REPO / "tools" / "offline").glob("*.tf"))]:
+        assert not route_key.search(path.read_text()), f"{path.name} names a route key"
+    main = (REPO / "main.tf").read_text()
+    assert 'openapi      = jsondecode(file("${path.module}/openapi.json"))' in main
+    assert "for_each = toset(local.route_keys)" in main

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
+USERS_TABLE = 'aws_dynamodb_table.tables["users"]'
+
 
 def test_snap_start_applies_to_published_versions(emulator_stack: EmulatorStack) -> None:
     stack = emulator_stack.stack
@@ -80,9 +82,9 @@ def test_environment_tfvars_plan_as_documented(
         for change in shown["resource_changes"]
         if change["change"]["actions"] != ["delete"]
     }
-    assert after["aws_dynamodb_table.users"]["name"] == f"users-api-{environment}-users"
-    assert after["aws_dynamodb_table.users"]["billing_mode"] == billing_mode
-    assert after["aws_dynamodb_table.users"]["deletion_protection_enabled"] is False
+    assert after[USERS_TABLE]["name"] == f"users-api-{environment}-users"
+    assert after[USERS_TABLE]["billing_mode"] == billing_mode
+    assert after[USERS_TABLE]["deletion_protection_enabled"] is False
     assert sum(a.startswith("aws_cloudwatch_metric_alarm.") for a in after) == alarms
     assert "aws_kms_key.main[0]" not in after
     assert not [a for a in after if a.startswith(("aws_appautoscaling", "aws_lambda_provisioned"))]

@@ -3,10 +3,15 @@ conditional X-Ray grant, and a quiet re-plan (except the emulator gaps listed be
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from tools.stage import RUNTIMES_JSON, Stack
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
@@ -154,3 +159,72 @@ def test_bad_variable_values_are_rejected_each_with_its_rule(
     # Terraform reports every failed validation at once; each names its variable first.
     rejected = {name for name in bad if f"│ {name} must" in message or f" {name} must " in message}
     assert rejected == set(bad), f"accepted: {set(bad) - rejected}"
+
+
+# --- Runtime dates (lambda/runtimes.json) ------------------------------------------------------
+# The staged copy's runtimes.json gets dates relative to today, so these hold whatever the date.
+
+
+def _day(offset: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=offset)).date().isoformat()
+
+
+@contextlib.contextmanager
+def runtime_dates(stack: Stack, runtime: str, deprecation: str, block: str) -> Iterator[None]:
+    path = stack.workdir / RUNTIMES_JSON
+    original = path.read_text()
+    runtimes = json.loads(original)
+    runtimes[runtime] = {"deprecation": deprecation, "block_function_update": block}
+    path.write_text(json.dumps(runtimes))
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+def _runtime_check(stack: Stack) -> tuple[str, list[str]]:
+    """Plan (no refresh); the lambda_runtime_support check's status and problems."""
+    stack.terraform(
+        "plan",
+        "-input=false",
+        "-refresh=false",
+        "-out=runtime.tfplan",
+        step="plan",
+        ok_codes=(0, 2),
+    )
+    shown = json.loads(stack.terraform("show", "-json", "runtime.tfplan", step="show").stdout)
+    [check] = [
+        c for c in shown["checks"] if c["address"]["to_display"] == "check.lambda_runtime_support"
+    ]
+    problems = [p["message"] for i in check.get("instances", []) for p in i.get("problems", [])]
+    return check["status"], problems
+
+
+def test_runtime_past_its_block_date_is_refused_by_the_plan(
+    emulator_stack: EmulatorStack,
+) -> None:
+    stack = emulator_stack.stack
+    with runtime_dates(stack, "python3.13", deprecation=_day(-90), block=_day(-1)):
+        result = stack.terraform(
+            "plan", "-input=false", "-refresh=false", step="plan", ok_codes=(1,)
+        )
+    message = " ".join(result.stderr.replace("│", " ").split())
+    assert (
+        f"lambda_runtime python3.13 is past its block-function-update date ({_day(-1)}, "
+        "lambda/runtimes.json): Lambda no longer updates functions on it." in message
+    )
+
+
+def test_runtime_near_its_deprecation_date_warns_and_plans(emulator_stack: EmulatorStack) -> None:
+    stack = emulator_stack.stack
+    assert _runtime_check(stack) == ("pass", [])  # AWS's dates for python3.13 are years away
+
+    with runtime_dates(stack, "python3.13", deprecation=_day(30), block=_day(90)):
+        status, problems = _runtime_check(stack)
+
+    assert status == "fail"  # a check block's failure is a warning: the plan was written
+    assert problems == [
+        f"lambda_runtime python3.13 is deprecated by AWS on {_day(30)} (no security patches "
+        f"after it), and from {_day(90)} Lambda refuses to update functions on it: move to a "
+        "newer runtime of lambda/runtimes.json."
+    ]

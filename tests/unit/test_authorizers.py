@@ -7,12 +7,10 @@ requests signed by botocore's SigV4Auth at a fixed time, checked at another fixe
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,14 +18,18 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import boto3
+import jwt as pyjwt
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+from joserfc.jwk import RSAKey
 from moto import mock_aws
 
 from tools.authorizers import (
     INVALID_SECURITY_TOKEN,
+    JWKS_REFETCH_INTERVAL_S,
     SIGNATURE_MISMATCH,
     Denial,
     Grant,
@@ -35,9 +37,12 @@ from tools.authorizers import (
     JwtAuthorizer,
     RouteAuthorization,
     emulator_principals,
+    fetch_json,
     load_route_authorizations,
     render_claim,
 )
+from tools.emulator import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
+from tools.gateway_http import HttpRequest
 from tools.oidc import (
     DISCOVERY_PATH,
     LocalIssuer,
@@ -46,6 +51,7 @@ from tools.oidc import (
     encode_jwt,
     generate_key,
     key_id,
+    private_pem,
     public_jwk,
 )
 
@@ -53,26 +59,8 @@ NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 AUDIENCE = "users-api-test"
 
 
-@dataclass
-class FakeRequest:
-    """The part of tools.gateway.HttpRequest that authorization reads."""
-
-    method: str
-    target: str
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
-
-    @property
-    def raw_path(self) -> str:
-        return self.target.split("?", 1)[0] or "/"
-
-    @property
-    def raw_query_string(self) -> str:
-        return self.target.split("?", 1)[1] if "?" in self.target else ""
-
-    def header(self, name: str) -> str | None:
-        values = [v for k, v in self.headers if k.lower() == name.lower()]
-        return ",".join(values) if values else None
+# The request authorization reads: the local front's own (method, target, headers, body).
+FakeRequest = HttpRequest
 
 
 # ------------------------------------------------------------------------------------------ JWT
@@ -314,12 +302,13 @@ def test_malformed_token_is_401(jwt_authorizer: JwtAuthorizer, token: str) -> No
 
 
 @pytest.mark.parametrize("alg", ["RS384", "RS512"])
-def test_other_rsa_algorithms_are_accepted(
-    issuer: Issuer, jwt_authorizer: JwtAuthorizer, alg: str
+def test_other_rsa_algorithms_are_accepted_from_a_key_not_bound_to_one(
+    issuer: Issuer, clock: list[float], alg: str
 ) -> None:
+    authorizer = _authorizer_with_jwk(issuer, clock, alg=None)  # the JWK's alg is optional
     claims = access_token_claims(issuer=issuer.url, audience=AUDIENCE, sub="user-1", now=NOW)
     token = encode_jwt({"alg": alg, "kid": issuer.local.kid}, claims, issuer.local.key)
-    assert isinstance(jwt_authorizer.check(bearer(token)), Grant)
+    assert isinstance(authorizer.check(bearer(token)), Grant)
 
 
 def test_keys_are_fetched_through_discovery_once_and_again_for_a_new_kid(
@@ -401,8 +390,8 @@ def signed(
     *,
     body: bytes = b"",
     headers: dict[str, str] | None = None,
-    access_key: str = "test",
-    secret_key: str = "test",
+    access_key: str = ACCESS_KEY_ID,
+    secret_key: str = SECRET_ACCESS_KEY,
     region: str = "us-east-1",
     service: str = "execute-api",
     at: datetime = SIGNED_AT,
@@ -420,7 +409,7 @@ def signed(
 
 @pytest.fixture
 def iam() -> IamAuthorizer:
-    principals = emulator_principals("test", "test", "123456789012")
+    principals = emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID)
     return IamAuthorizer(principals, "us-east-1", clock=lambda: SIGNED_AT.timestamp() + 30)
 
 
@@ -435,7 +424,7 @@ def test_signed_request_passes_the_iam_identity(iam: IamAuthorizer) -> None:
     assert isinstance(result, Grant)
     assert result.context == {
         "iam": {
-            "accessKey": "test",
+            "accessKey": ACCESS_KEY_ID,
             "accountId": "123456789012",
             "callerId": result.context["iam"]["userId"],
             "cognitoIdentity": None,
@@ -518,7 +507,7 @@ def test_signature_for_another_service_or_region_is_403(iam: IamAuthorizer) -> N
 
 
 def test_stale_signature_is_403_signature_expired() -> None:
-    principals = emulator_principals("test", "test", "123456789012")
+    principals = emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID)
     checked_at = SIGNED_AT.timestamp() + 5 * 60 + 1
     iam = IamAuthorizer(principals, "us-east-1", clock=lambda: checked_at)
     assert_iam_denied(
@@ -531,7 +520,7 @@ def test_stale_signature_is_403_signature_expired() -> None:
 
 
 def test_signature_from_the_future_is_403() -> None:
-    principals = emulator_principals("test", "test", "123456789012")
+    principals = emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID)
     iam = IamAuthorizer(principals, "us-east-1", clock=lambda: SIGNED_AT.timestamp() - 301)
     assert_iam_denied(
         iam.check(signed("GET", "/users/01")),
@@ -553,11 +542,11 @@ def test_authorization_without_a_date_header_is_403_incomplete(iam: IamAuthorize
 
 
 def test_route_without_authorization_is_granted_with_no_context() -> None:
-    assert RouteAuthorization().check(FakeRequest("GET", "/hello")) == Grant(None)
+    assert RouteAuthorization().check(FakeRequest("GET", "/hello", [])) == Grant(None)
 
 
 def test_route_whose_type_cannot_be_enforced_is_refused_not_waved_through() -> None:
-    result = RouteAuthorization("CUSTOM").check(FakeRequest("GET", "/users"))
+    result = RouteAuthorization("CUSTOM").check(FakeRequest("GET", "/users", []))
     assert isinstance(result, Denial)
     assert result.status == 500
 
@@ -596,7 +585,7 @@ def test_route_authorizations_are_read_from_the_deployed_api(apigw: Any, issuer:
         api_id,
         routes,
         region="us-east-1",
-        principals=emulator_principals("test", "test", "123456789012"),
+        principals=emulator_principals(ACCESS_KEY_ID, SECRET_ACCESS_KEY, ACCOUNT_ID),
         fetch=issuer.fetch,
         clock=lambda: NOW,
     )
@@ -621,9 +610,138 @@ def test_route_authorizations_are_read_from_the_deployed_api(apigw: Any, issuer:
     assert unsigned.status == 403
 
 
-def test_public_jwk_round_trips_the_key() -> None:
-    key = generate_key()
-    jwk = public_jwk(key)
-    n = int.from_bytes(base64.urlsafe_b64decode(jwk["n"] + "=" * (-len(jwk["n"]) % 4)), "big")
-    assert n == key.public_key().public_numbers().n
-    assert jwk["kid"] == key_id(key) != key_id(generate_key())
+def test_public_jwk_verifies_the_issuers_tokens_in_pyjwt(issuer: Issuer) -> None:
+    jwk = public_jwk(issuer.local.key)
+    assert "d" not in jwk
+    assert jwk["kid"] == key_id(issuer.local.key) != key_id(generate_key())
+    decoded = pyjwt.decode(
+        issuer.token(),
+        pyjwt.PyJWK(jwk).key,
+        algorithms=["RS256"],
+        audience=AUDIENCE,
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
+    assert decoded["sub"] == "user-1"
+
+
+def test_key_id_is_the_rfc_7638_thumbprint() -> None:
+    # RFC 7638 section 3.1's example key and its thumbprint.
+    n = (
+        "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJE"
+        "CPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2"
+        "QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQF"
+        "h6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+    )
+    key = RSAKey.import_key(
+        {"kty": "RSA", "n": n, "e": "AQAB", "alg": "RS256", "kid": "2011-04-29"}
+    )
+    assert key_id(key) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+# ------------------------------------------------ JOSE strictness and a second implementation
+
+
+def _pyjwt_token(issuer: Issuer, *, alg: str = "RS256", headers: Any = None, **claims: Any) -> str:
+    """A token PyJWT signs with the issuer's private key: an implementation independent of ours."""
+    body = access_token_claims(issuer=issuer.url, audience=AUDIENCE, sub="user-1", now=NOW)
+    body.update(claims)
+    header = {"kid": issuer.local.kid, **(headers or {})}
+    if issuer.local.kid not in _pyjwt_keys:  # loading a PEM checks the key: 0.1 s
+        _pyjwt_keys[issuer.local.kid] = load_pem_private_key(private_pem(issuer.local.key), None)
+    return pyjwt.encode(body, _pyjwt_keys[issuer.local.kid], algorithm=alg, headers=header)
+
+
+_pyjwt_keys: dict[str, Any] = {}
+
+
+def test_token_signed_by_pyjwt_is_accepted_with_its_claims(
+    issuer: Issuer, jwt_authorizer: JwtAuthorizer
+) -> None:
+    token = _pyjwt_token(issuer, groups=["users/admin", "openid"], email_verified=True)
+    result = jwt_authorizer.check(bearer(token))
+    assert isinstance(result, Grant)
+    assert result.context is not None
+    claims = result.context["jwt"]["claims"]
+    assert claims["sub"] == "user-1"
+    assert claims["groups"] == "[users/admin openid]"  # as API Gateway renders an array
+    assert claims["email_verified"] == "true"
+
+
+def test_null_claims_are_omitted_as_api_gateway_does(
+    issuer: Issuer, jwt_authorizer: JwtAuthorizer
+) -> None:
+    result = jwt_authorizer.check(bearer(_pyjwt_token(issuer, nickname=None, locale="en")))
+    assert isinstance(result, Grant)
+    assert result.context is not None
+    claims = result.context["jwt"]["claims"]
+    assert "nickname" not in claims
+    assert claims["locale"] == "en"
+
+
+def test_token_with_an_unknown_crit_header_is_401(
+    issuer: Issuer, jwt_authorizer: JwtAuthorizer
+) -> None:
+    # RFC 7515 section 4.1.11: a recipient that does not understand a critical header refuses.
+    token = _pyjwt_token(issuer, headers={"crit": ["x-must-understand"], "x-must-understand": 1})
+    result = jwt_authorizer.check(bearer(token))
+    assert isinstance(result, Denial)
+    assert result.status == 401
+
+
+def _authorizer_with_jwk(
+    issuer: Issuer, clock: list[float], **jwk_fields: str | None
+) -> JwtAuthorizer:
+    """An authorizer whose issuer publishes its key with these JWK fields (None: without it)."""
+
+    def fetch(url: str) -> Any:
+        if url.endswith(DISCOVERY_PATH):
+            return issuer.local.discovery()
+        jwk = {**issuer.local.jwks()["keys"][0], **jwk_fields}
+        return {"keys": [{name: value for name, value in jwk.items() if value is not None}]}
+
+    return JwtAuthorizer(issuer.url, (AUDIENCE,), fetch=fetch, clock=lambda: clock[0])
+
+
+def test_a_key_published_for_encryption_does_not_verify_signatures(
+    issuer: Issuer, clock: list[float]
+) -> None:
+    authorizer = _authorizer_with_jwk(issuer, clock, use="enc")
+    result = authorizer.check(bearer(_pyjwt_token(issuer)))
+    assert isinstance(result, Denial)
+    assert result.status == 401
+
+
+def test_a_keys_alg_is_honoured(issuer: Issuer, clock: list[float]) -> None:
+    # The issuer publishes its key for RS256: an RS384 token under that kid is refused.
+    authorizer = _authorizer_with_jwk(issuer, clock, alg="RS256")
+    assert isinstance(authorizer.check(bearer(_pyjwt_token(issuer, alg="RS256"))), Grant)
+    refused = authorizer.check(bearer(_pyjwt_token(issuer, alg="RS384")))
+    assert isinstance(refused, Denial)
+    assert refused.status == 401
+
+
+def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(
+    issuer: Issuer, jwt_authorizer: JwtAuthorizer, clock: list[float]
+) -> None:
+    assert isinstance(jwt_authorizer.check(bearer(issuer.token())), Grant)
+    fetched = len(issuer.fetched)
+    for index in range(20):
+        stranger = _pyjwt_token(issuer, headers={"kid": f"unknown-{index}"})
+        assert isinstance(jwt_authorizer.check(bearer(stranger)), Denial)
+    assert len(issuer.fetched) <= fetched + 2  # one refetch (discovery + JWKS), not twenty
+    clock[0] += JWKS_REFETCH_INTERVAL_S + 1
+    jwt_authorizer.check(bearer(_pyjwt_token(issuer, headers={"kid": "unknown-later"})))
+    assert len(issuer.fetched) == fetched + 4  # the interval passed: one more
+
+
+@pytest.mark.parametrize("scheme", ["file", "ftp", "data"])
+def test_only_http_and_https_urls_are_fetched(tmp_path: Path, scheme: str) -> None:
+    document = tmp_path / "jwks.json"
+    document.write_text('{"keys": []}')
+    url = {
+        "file": document.as_uri(),
+        "ftp": "ftp://127.0.0.1/jwks.json",
+        "data": "data:application/json,%7B%22keys%22%3A%5B%5D%7D",
+    }[scheme]
+    with pytest.raises(ValueError, match="http"):
+        fetch_json(url)

@@ -11,6 +11,7 @@ import base64
 import http.client
 import io
 import json
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -23,7 +24,6 @@ from tools.gateway import (
     ApiConfig,
     CorsConfig,
     Gateway,
-    GatewayServer,
     HttpRequest,
     Integration,
     MalformedResponseError,
@@ -36,7 +36,9 @@ from tools.gateway import (
     match_route,
     package_sha256,
 )
+from tools.gateway_http import SERVE_KWARGS, serve
 from tools.runtime import (
+    InitError,
     InvokeResult,
     PoolBusyError,
 )
@@ -75,6 +77,17 @@ def test_contract_routes_match_like_api_gateway(
     assert match is not None
     assert match.route.route_key == expected
     assert match.path_parameters == params
+
+
+def test_the_bench_sends_the_routers_paths() -> None:
+    from tools.bench.cases import ROUTE_PATHS, user_event
+
+    assert set(ROUTE_PATHS) == {key.split(" ", 1)[1] for key in ROUTER.route_keys()}
+    event = user_event("GET", "/users/u-1")
+    assert (event["routeKey"], event["pathParameters"]) == (
+        "GET /users/{user_id}",
+        {"user_id": "u-1"},
+    )
 
 
 def test_exact_path_beats_path_variable_beats_greedy_path() -> None:
@@ -331,6 +344,51 @@ def test_function_timeout_is_500_and_integration_timeout_is_503() -> None:
     assert (response.status, json.loads(response.body)) == (503, {"message": "Service Unavailable"})
 
 
+def test_integration_timeout_counts_from_arrival_including_a_cold_starts_init() -> None:
+    clock = [1000.0]
+
+    class ColdPool(StandInPool):
+        def invoke(self, event: dict[str, Any], *, wait_s: float = 30.0) -> InvokeResult:
+            clock[0] += 0.08  # Init: outside the function's timeout, inside the integration's
+            clock[0] += 0.04  # the handler itself
+            return InvokeResult("r1", payload=OK.payload, duration_ms=40.0, init_ms=80.0)
+
+    gateway, _ = _gateway(OK, integration_timeout_ms=100)
+    gateway.clock = lambda: clock[0]
+    gateway.pools = {FUNCTION_ARN: ColdPool(OK)}  # type: ignore[dict-item]
+    response = gateway.handle(HttpRequest("GET", "/hello", []))
+    assert (response.status, json.loads(response.body)) == (503, {"message": "Service Unavailable"})
+
+
+def test_integration_timeout_counts_from_the_requests_arrival() -> None:
+    clock = [1000.0]
+    gateway, pool = _gateway(OK, integration_timeout_ms=100)
+    gateway.clock = lambda: clock[0]
+    # The headers arrived 150 ms ago (a slow upload): the 100 ms budget is spent.
+    late = HttpRequest("GET", "/hello", [], received_at=clock[0] - 0.15)
+    assert gateway.handle(late).status == 503
+    on_time = HttpRequest("GET", "/hello", [], received_at=clock[0] - 0.05)
+    assert gateway.handle(on_time).status == 200
+    assert len(pool.events) == 2
+
+
+def test_init_that_outlasts_the_integration_timeout_is_503_not_500() -> None:
+    clock = [1000.0]
+
+    class FailingColdPool(StandInPool):
+        def invoke(self, event: dict[str, Any], *, wait_s: float = 30.0) -> InvokeResult:
+            clock[0] += 0.2  # Init ran 200 ms, then failed; the gateway gave up at 100 ms
+            raise InitError("handler failed to import")
+
+    gateway, _ = _gateway(OK, integration_timeout_ms=100)
+    gateway.clock = lambda: clock[0]
+    gateway.pools = {FUNCTION_ARN: FailingColdPool(OK)}  # type: ignore[dict-item]
+    assert gateway.handle(HttpRequest("GET", "/hello", [])).status == 503
+    clock[0] = 2000.0
+    gateway.pools = {FUNCTION_ARN: StandInPool(InitError("handler failed to import"))}  # type: ignore[dict-item]
+    assert gateway.handle(HttpRequest("GET", "/hello", [])).status == 500
+
+
 def test_malformed_function_response_is_500() -> None:
     gateway, _ = _gateway(InvokeResult("r1", payload={"statusCode": "nope"}))
     assert gateway.handle(HttpRequest("GET", "/hello", [])).status == 500
@@ -376,18 +434,18 @@ def test_preflight_is_answered_by_the_gateway_not_the_function() -> None:
 @pytest.fixture
 def served() -> Iterator[tuple[str, int, StandInPool]]:
     gateway, pool = _gateway(OK)
-    server = GatewayServer(("127.0.0.1", 0), gateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server = serve(gateway.handle, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs=SERVE_KWARGS, daemon=True)
     thread.start()
-    yield "127.0.0.1", server.server_address[1], pool
+    yield "127.0.0.1", server.port, pool
     server.shutdown()
     server.server_close()
 
 
-def test_http_server_keeps_connections_alive_and_reads_chunked_bodies(
+def test_http_server_answers_several_requests_and_reads_chunked_bodies(
     served: tuple[str, int, StandInPool],
 ) -> None:
-    host, port, pool = served
+    host, port, pool = served  # werkzeug closes each connection; http.client opens a new one
     connection = http.client.HTTPConnection(host, port, timeout=5)
     for _ in range(3):
         connection.request("GET", "/hello?x=1")
@@ -517,3 +575,104 @@ def test_function_is_read_with_its_package_checked_against_code_sha256(tmp_path:
         load_function(
             stale, FUNCTION_ARN, package_zip=zip_path, cache_dir=tmp_path / "c", region="us-east-1"
         )
+
+
+# ------------------------------------------------------------- HTTP framing (issue 19's defects)
+
+
+def _raw_exchange(host: str, port: int, raw: bytes) -> tuple[int, bytes]:
+    """Send bytes as they are, half-close, and read the status line and body of the answer."""
+    with socket.create_connection((host, port), timeout=5) as connection:
+        connection.sendall(raw)
+        connection.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := connection.recv(65536):
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+def _chunked_post(body: bytes) -> bytes:
+    return (
+        b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + body
+    )
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        pytest.param(b"-1\r\n{}\r\n0\r\n\r\n", id="negative-chunk-size"),
+        pytest.param(b"a\r\n{}", id="truncated-chunk"),
+        pytest.param(b"2\r\n{}XX\r\n0\r\n\r\n", id="missing-crlf-after-chunk"),
+        pytest.param(b"zz\r\n{}\r\n0\r\n\r\n", id="chunk-size-not-hex"),
+    ],
+)
+def test_malformed_chunked_body_is_400_and_never_reaches_the_function(
+    served: tuple[str, int, StandInPool], chunks: bytes
+) -> None:
+    host, port, pool = served
+    status, body = _raw_exchange(host, port, _chunked_post(chunks))
+    assert status == 400
+    assert json.loads(body) == {"message": "Bad Request"}
+    assert pool.events == []
+
+
+def test_well_formed_chunked_body_reaches_the_function(
+    served: tuple[str, int, StandInPool],
+) -> None:
+    host, port, pool = served
+    status, _ = _raw_exchange(host, port, _chunked_post(b"2\r\n{}\r\n0\r\n\r\n"))
+    assert status == 200
+    assert pool.events[-1]["body"] == "{}"
+
+
+def test_truncated_content_length_body_is_400(served: tuple[str, int, StandInPool]) -> None:
+    host, port, pool = served
+    raw = b"POST /users HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n{}"
+    status, _ = _raw_exchange(host, port, raw)
+    assert status == 400
+    assert pool.events == []
+
+
+def _request_with_header_value(size: int) -> bytes:
+    # API Gateway's quota: request line plus header values, 10,240 bytes in all.
+    line = b"GET /hello HTTP/1.1"
+    host = b"localhost"
+    filler = b"x" * (size - len(line) - len(host))
+    return line + b"\r\nHost: " + host + b"\r\nX-Filler: " + filler + b"\r\n\r\n"
+
+
+def test_request_line_and_headers_over_10240_bytes_is_431(
+    served: tuple[str, int, StandInPool],
+) -> None:
+    host, port, pool = served
+    status, body = _raw_exchange(host, port, _request_with_header_value(10_241))
+    assert status == 431
+    assert json.loads(body) == {"message": "Request Header Fields Too Large"}
+    assert pool.events == []
+    status, _ = _raw_exchange(host, port, _request_with_header_value(10_240))
+    assert status == 200
+    assert len(pool.events) == 1
+
+
+@pytest.mark.parametrize(
+    ("allowed", "origin", "expected"),
+    [
+        ("https://*", "https://app.example.com", "https://app.example.com"),
+        ("https://*", "http://app.example.com", None),
+        ("http://*", "http://localhost:5173", "http://localhost:5173"),
+        ("https://app.example.com", "https://app.example.com", "https://app.example.com"),
+        ("https://app.example.com", "https://app.example.com.evil.io", None),
+        # Only *, https://* and http://* are wildcards on AWS; any other `*` is literal.
+        ("https://app.*", "https://app.evil.io", None),
+        ("https://*.example.com", "https://evil.example.com", None),
+    ],
+)
+def test_cors_origins_match_by_aws_rules_only(
+    allowed: str, origin: str, expected: str | None
+) -> None:
+    cors = CorsConfig.from_api({"AllowOrigins": [allowed], "AllowMethods": ["GET"]})
+    assert cors is not None
+    assert cors.allowed_origin(origin) == expected

@@ -156,3 +156,15 @@ def test_token_cli_prints_only_the_token(
     assert printed.endswith("\n")
     assert printed.count("\n") == 1
     assert claims_of(printed.strip())["sub"] == "01"
+
+
+def test_minted_token_verifies_in_pyjwt_with_the_jwks_it_fetches_over_http(
+    issuer: LocalIssuer,
+) -> None:
+    # A second, independent JOSE implementation: PyJWT's JWKS client and verifier.
+    import jwt as pyjwt
+
+    token = issuer.mint("user-7", scopes=["users/admin"])
+    signing_key = pyjwt.PyJWKClient(issuer.url + JWKS_PATH).get_signing_key_from_jwt(token)
+    claims = pyjwt.decode(token, signing_key.key, algorithms=["RS256"], audience="local-aud")
+    assert (claims["sub"], claims["scope"], claims["iss"]) == ("user-7", "users/admin", issuer.url)

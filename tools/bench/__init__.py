@@ -1,4 +1,4 @@
-"""`make bench` (`python -m tools.bench`): the figures the README's Performance section reports.
+"""`make bench` (`python -m tools.bench`): the figures docs/performance.md reports.
 
 - cold start (cold.py): the function's package with bytecode (lambda_bytecode = true) serving a
   read first and a write first in a fresh process of the function's Python, against the floor
@@ -11,6 +11,7 @@
 - package size: both packages zipped as archive_file does.
 - `make local` throughput (load.py): a mixed load through the local API Gateway (information).
 
-Prints one table (progress on stderr), writes the figures to bench.json and exits 0 either way: it
-reports, it does not gate. `python -m tools.bench --help` lists the knobs.
+Prints one table (progress on stderr), writes the figures to bench.json and the same table into
+docs/performance.md between its bench markers (`--no-page` leaves the page alone), and exits 0
+either way: it reports, it does not gate. `python -m tools.bench --help` lists the knobs.
 """

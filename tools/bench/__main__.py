@@ -1,4 +1,4 @@
-"""`python -m tools.bench [--rounds 30] [--iterations 5000] [--skip-local] [--markdown F]`."""
+"""`python -m tools.bench [--rounds 30] [--iterations 5000] [--skip-local] [--no-page]`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,15 @@ from typing import Any
 
 from tools import build
 from tools.bench import cold
-from tools.bench.report import Report, passed, progress, render_markdown, render_text
+from tools.bench.report import (
+    PAGE,
+    Report,
+    passed,
+    progress,
+    render_markdown,
+    render_text,
+    write_page,
+)
 
 REPO = build.ROOT
 ZIP_TARGET_BYTES = 3 * 1024 * 1024
@@ -158,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-local", action="store_true", help="no make-local throughput run")
     parser.add_argument("--json", type=Path, default=REPO / "bench.json")
     parser.add_argument("--markdown", type=Path, help="also write the table as markdown here")
+    parser.add_argument(
+        "--page", type=Path, default=PAGE, help="the page whose bench markers get the figures"
+    )
+    parser.add_argument("--no-page", action="store_true", help="leave docs/performance.md alone")
     args = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -203,8 +215,11 @@ def main(argv: list[str] | None = None) -> int:
     args.json.write_text(json.dumps(document, indent=2) + "\n")
     if args.markdown:
         args.markdown.write_text(render_markdown(report))
+    if not args.no_page:
+        write_page(report, args.page)
     print(render_text(report))
-    print(f"(figures in {args.json.name}; {report.figures['elapsed_s']:.0f}s)")
+    where = args.json.name if args.no_page else f"{args.json.name} and {args.page.name}"
+    print(f"(figures in {where}; {report.figures['elapsed_s']:.0f}s)")
     return 0
 
 

@@ -6,6 +6,11 @@ import os
 from typing import Any
 
 from tools.events import http_api_event
+from tools.route_match import most_specific
+
+# The route table's paths (users_api.routes: importing it here would build the store before the
+# bench sets its environment); tests/unit/test_gateway.py checks they are the router's.
+ROUTE_PATHS = ("/hello", "/users", "/users/{user_id}", "/openapi.json")
 
 USERS_TABLE = "users-bench-users"
 EMAILS_TABLE = "users-bench-user-emails"
@@ -50,11 +55,13 @@ USER_ITEM = user_item(USER_ID)
 
 
 def user_event(method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-    """An event for one of the API's routes: the route key and path parameter from the path."""
-    user_id = path.removeprefix("/users/") if path.startswith("/users/") else None
-    route = f"{method} /users/{{user_id}}" if user_id else f"{method} {path}"
-    params = {"user_id": user_id} if user_id else None
-    return http_api_event(method, path, route_key=route, path_params=params, **kwargs)
+    """An event for one of the API's routes, matched by the router's own matcher."""
+    found = most_specific(ROUTE_PATHS, path)
+    if found is None:
+        raise ValueError(f"{path} is none of the API's paths {ROUTE_PATHS}")
+    template, params = found
+    route = f"{method} {template}"
+    return http_api_event(method, path, route_key=route, path_params=params or None, **kwargs)
 
 
 WARM_EVENTS: dict[str, dict[str, Any]] = {

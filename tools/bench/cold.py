@@ -25,12 +25,15 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wsgi import get_input_stream
 
 from tools import build
 from tools.bench.cases import COLD_READ, COLD_WRITE, FUNCTION_ENV, SDK_ENV, USER_ITEM
+from tools.gateway_http import SERVE_KWARGS, QuietHandler
 
 BENCH_DIR = build.DEFAULT_OUT / "bench"
 READ_TARGET = 0.85
@@ -78,38 +81,39 @@ def prepare(target: build.Target) -> Packages:
     )
 
 
-class _StubHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    canned: ClassVar[dict[str, dict[str, Any]]] = {
-        "GetItem": {"Item": USER_ITEM},
-        "PutItem": {},
-        "UpdateItem": {"Attributes": USER_ITEM},
-        "Query": {"Items": [USER_ITEM], "Count": 1, "ScannedCount": 1},
-    }
+# What the stub answers per DynamoDB operation (by X-Amz-Target).
+_CANNED: dict[str, dict[str, Any]] = {
+    "GetItem": {"Item": USER_ITEM},
+    "PutItem": {},
+    "UpdateItem": {"Attributes": USER_ITEM},
+    "Query": {"Items": [USER_ITEM], "Count": 1, "ScannedCount": 1},
+}
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        operation = (self.headers.get("X-Amz-Target") or "").rpartition(".")[2]
-        payload = json.dumps(self.canned.get(operation, {})).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+def _stub_application(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    get_input_stream(environ).read()
+    operation = (environ.get("HTTP_X_AMZ_TARGET") or "").rpartition(".")[2]
+    payload = json.dumps(_CANNED.get(operation, {})).encode()
+    headers = [
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("Content-Length", str(len(payload))),
+    ]
+    start_response("200 OK", headers)
+    return [payload]
 
 
 @contextlib.contextmanager
 def stub_dynamodb() -> Iterator[str]:
     """An HTTP endpoint on loopback answering DynamoDB calls with canned responses; its URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _StubHandler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="stub-dynamodb", daemon=True)
+    server = make_server(
+        "127.0.0.1", 0, _stub_application, threaded=True, request_handler=QuietHandler
+    )
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs=SERVE_KWARGS, name="stub-dynamodb", daemon=True
+    )
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.port}"
     finally:
         server.shutdown()
         server.server_close()

@@ -1,11 +1,20 @@
-"""The bench's one table: rows of measure / result / target / status, as text and markdown."""
+"""The bench's one table: rows of measure / result / target / status, as text and markdown.
+
+`write_page` puts the markdown table into docs/performance.md between its bench markers, with
+the one marker mechanism `make docs` uses (tools.docs.replace_between): figures are never pasted.
+"""
 
 from __future__ import annotations
 
 import math
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from tools import docs
+
+PAGE = docs.DOCS / "performance.md"
 
 
 @dataclass
@@ -71,3 +80,10 @@ def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
     return ordered[index]
+
+
+def write_page(report: Report, page: Path = PAGE) -> None:
+    """Replace the figures between page's `<!-- BEGIN bench -->` / `<!-- END bench -->` markers."""
+    page.write_text(
+        docs.replace_between(page.read_text(), "bench", render_markdown(report), page.name)
+    )

@@ -1,8 +1,11 @@
-# Offline stand-in for package.tf: the external and archive providers cannot be fetched here, so
-# tools/stage.py runs the same program with the same query (tools.build.QUERY), writes its result
-# to build/external-result.json and zips the tree as archive_file does; this file only reads them.
+# Offline stand-in for package.tf and versions.tf: the external and archive providers cannot be
+# fetched here, so tools/stage.py runs the same program with the same query (tools.build.QUERY),
+# writes its result to build/external-result.json and zips the tree as archive_file does; this
+# file only reads them. Its terraform block is versions.tf's without those two providers.
 
 terraform {
+  required_version = ">= 1.11"
+
   required_providers {
     aws = {
       source  = "hashicorp/aws"

@@ -26,7 +26,6 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 from users_api.dynamo import (
@@ -44,7 +43,7 @@ from users_api.dynamo import (
     token_of,
 )
 from users_api.paging import PageTokens
-from users_api.records import attribute
+from users_api.records import attribute, now_iso
 from users_api.users.listing import ListWindow, UserListing, shard_of
 from users_api.users.model import CREATED_KEY, EMAILS_TABLE, SHARD_KEY, TABLE, User
 
@@ -79,10 +78,6 @@ class VersionMismatch(StoreError):
         super().__init__(f"current version is {current}")
         self.user_id = user_id
         self.current = current
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def to_item(user: User, token: str) -> Item:

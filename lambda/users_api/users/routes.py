@@ -24,6 +24,7 @@ from users_api.errors import (
 from users_api.http import Request, Response, if_match_versions, json_response
 from users_api.idempotency import REPLAYED_HEADERS, Replay, StoredResponse, fingerprint
 from users_api.idempotency import is_valid_key as is_valid_idempotency_key
+from users_api.records import now_iso
 from users_api.routing import Components, Doc, Router
 from users_api.rules import INVALID_EMAIL, USER_ID_PATTERN, is_user_id, normalise_email
 from users_api.services import Services, caller
@@ -35,7 +36,6 @@ from users_api.users.repository import (
     UserNotFound,
     UserRepository,
     VersionMismatch,
-    now_iso,
 )
 
 
