@@ -25,7 +25,7 @@ AUTH ?=
 # make local VARS=environments/prod.tfvars applies an environment's variables (and its authorization).
 VARS ?=
 
-.PHONY: help venv build check test lint typecheck checkov local token bench clean fmt openapi browser docs
+.PHONY: help venv build check test lint typecheck checkov local token bench clean fmt openapi browser docs smoke
 
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,6 +89,11 @@ test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECK
 
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
 	@$(TOOLS_ENV) $(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
+
+# The token goes through the environment, not the command line (ps would show it).
+smoke: $(VENV)/.installed ## Smoke test a deployed API, cleaning up after itself: make smoke URL=<api_url> [TOKEN=<admin bearer token>] [AUTH=iam]
+	@test -n "$(URL)" || { echo "error: make smoke URL=<api_url> (e.g. http://127.0.0.1:$(API_PORT) or terraform output -raw api_url)"; exit 2; }
+	@SMOKE_TOKEN="$${TOKEN:-$$SMOKE_TOKEN}" $(PY) -m tools.smoke --url "$(URL)" $(if $(AUTH),--auth $(AUTH))
 
 token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
 	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)

@@ -332,19 +332,27 @@ check "lambda_runtime_support" {
 }
 
 # The API invokes this alias, never $LATEST: a bad deploy is rolled back by pointing it at the
-# previous version (lambda_live_version), without a rebuild.
+# previous version (lambda_live_version), without a rebuild. With a gradual deployment_strategy
+# CodeDeploy moves it instead (aws_lambda_alias.live_shifted, codedeploy.tf).
 resource "aws_lambda_alias" "live" {
+  count = local.gradual_deploys ? 0 : 1
+
   name             = local.alias_name
   description      = "The version the HTTP API invokes"
   function_name    = aws_lambda_function.users_api.function_name
   function_version = coalesce(var.lambda_live_version, aws_lambda_function.users_api.version)
 }
 
+moved {
+  from = aws_lambda_alias.live
+  to   = aws_lambda_alias.live[0]
+}
+
 resource "aws_lambda_provisioned_concurrency_config" "live" {
   count = var.lambda_provisioned_concurrency > 0 ? 1 : 0
 
-  function_name                     = aws_lambda_alias.live.function_name
-  qualifier                         = aws_lambda_alias.live.name
+  function_name                     = local.live_alias.function_name
+  qualifier                         = local.live_alias.name
   provisioned_concurrent_executions = var.lambda_provisioned_concurrency
 }
 
@@ -368,7 +376,7 @@ resource "aws_apigatewayv2_integration" "users_api" {
   api_id                 = aws_apigatewayv2_api.users.id
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
-  integration_uri        = aws_lambda_alias.live.invoke_arn
+  integration_uri        = local.live_alias.invoke_arn
   payload_format_version = "2.0"
   # Just under the function's limit, which stays under the HTTP API's own 30 s.
   timeout_milliseconds = var.lambda_timeout_seconds * 1000 + 500
@@ -443,7 +451,7 @@ resource "aws_lambda_permission" "api_gateway" {
   statement_id  = "AllowInvokeFromHttpApi"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.users_api.function_name
-  qualifier     = aws_lambda_alias.live.name
+  qualifier     = local.live_alias.name
   principal     = "apigateway.amazonaws.com"
   # Any stage and route of this API, and no other API.
   source_arn = "${aws_apigatewayv2_api.users.execution_arn}/*/*"

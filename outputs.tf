@@ -60,12 +60,12 @@ output "function_arn" {
 
 output "function_alias_arn" {
   description = "ARN of the `live` alias the API invokes (roll back with lambda_live_version)."
-  value       = aws_lambda_alias.live.arn
+  value       = local.live_alias.arn
 }
 
 output "function_live_version" {
   description = "Version the `live` alias points at."
-  value       = aws_lambda_alias.live.function_version
+  value       = local.live_alias.function_version
 }
 
 output "function_latest_version" {
@@ -160,4 +160,14 @@ output "cognito_token_hint" {
     "user:  aws cognito-idp initiate-auth --client-id ${aws_cognito_user_pool_client.users[0].id} --auth-flow USER_PASSWORD_AUTH --auth-parameters USERNAME=<email>,PASSWORD=<password> --query AuthenticationResult.AccessToken --output text",
     "admin: curl -s -u ${aws_cognito_user_pool_client.admin[0].id}:<secret> -d grant_type=client_credentials -d scope=${var.admin_scope} https://${aws_cognito_user_pool_domain.users[0].domain}.auth.${data.aws_region.cognito[0].name}.amazoncognito.com/oauth2/token",
   ]) : null
+}
+
+output "codedeploy_app_name" {
+  description = "CodeDeploy application that shifts the `live` alias (deployment_strategy canary or linear), else null."
+  value       = one(aws_codedeploy_app.users_api[*].name)
+}
+
+output "codedeploy_deployment_group_name" {
+  description = "CodeDeploy deployment group of the `live` alias (its rollback alarms and traffic-shifting configuration), else null."
+  value       = one(aws_codedeploy_deployment_group.users_api[*].deployment_group_name)
 }

@@ -11,12 +11,12 @@ variable "name" {
 
 variable "environment" {
   type        = string
-  description = "Deployment environment: dev, staging or prod."
+  description = "Deployment environment: dev, staging or prod, or pr-<number> for a pull request's preview stack (.github/workflows/preview.yml)."
   default     = "dev"
 
   validation {
-    condition     = contains(["dev", "staging", "prod"], var.environment)
-    error_message = "environment must be one of dev, staging, prod."
+    condition     = contains(["dev", "staging", "prod"], var.environment) || can(regex("^pr-[1-9][0-9]{0,6}$", var.environment))
+    error_message = "environment must be one of dev, staging, prod, or pr-<pull request number>."
   }
 }
 
@@ -417,5 +417,43 @@ variable "profile_reads" {
   validation {
     condition     = contains(["self", "any"], var.profile_reads)
     error_message = "profile_reads must be self or any."
+  }
+}
+
+# --- Delivery (codedeploy.tf) -------------------------------------------------------------------
+
+variable "deployment_strategy" {
+  type = object({
+    type             = string
+    percentage       = optional(number, 10)
+    interval_minutes = optional(number, 5)
+  })
+  description = "How a new version reaches the `live` alias. \"all_at_once\" (default): Terraform moves the alias. \"canary\": CodeDeploy sends `percentage` % of requests to the new version for `interval_minutes`, then all. \"linear\": `percentage` % more every `interval_minutes`. Gradual types need alarms_enabled: the stack's error and latency alarms stop the shift and roll back; the pipeline starts the shift (docs/delivery.md)."
+  default     = { type = "all_at_once" }
+
+  validation {
+    condition     = contains(["all_at_once", "canary", "linear"], var.deployment_strategy.type)
+    error_message = "deployment_strategy.type must be all_at_once, canary or linear."
+  }
+
+  validation {
+    condition = (
+      var.deployment_strategy.percentage >= 1 && var.deployment_strategy.percentage <= 99 &&
+      floor(var.deployment_strategy.percentage) == var.deployment_strategy.percentage
+    )
+    error_message = "deployment_strategy.percentage must be a whole number from 1 to 99."
+  }
+
+  validation {
+    condition = (
+      var.deployment_strategy.interval_minutes >= 1 && var.deployment_strategy.interval_minutes <= 60 &&
+      floor(var.deployment_strategy.interval_minutes) == var.deployment_strategy.interval_minutes
+    )
+    error_message = "deployment_strategy.interval_minutes must be a whole number from 1 to 60."
+  }
+
+  validation {
+    condition     = var.deployment_strategy.type == "all_at_once" || var.alarms_enabled
+    error_message = "A canary or linear deployment_strategy needs alarms_enabled = true: its alarms are what stops a bad version and rolls it back."
   }
 }

@@ -83,7 +83,7 @@ data "aws_iam_policy_document" "plan_trust" {
 # --- Deploy roles: read and write this environment's stack and its state ----------------------
 
 data "aws_iam_policy_document" "deploy" {
-  for_each = local.stack_prefixes
+  for_each = local.deploy_scopes
 
   statement {
     sid       = "ListStateBucket"
@@ -94,14 +94,14 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "ReadWriteOwnState"
     actions   = ["s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${local.state_keys[each.key]}"]
+    resources = ["${aws_s3_bucket.state.arn}/${local.deploy_state_keys[each.key]}"]
   }
 
   # use_lockfile: the lock is an object written with If-None-Match next to the state, then deleted.
   statement {
     sid       = "LockOwnState"
     actions   = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
-    resources = ["${aws_s3_bucket.state.arn}/${local.state_keys[each.key]}.tflock"]
+    resources = ["${aws_s3_bucket.state.arn}/${local.deploy_state_keys[each.key]}.tflock"]
   }
 
   statement {
@@ -165,6 +165,25 @@ data "aws_iam_policy_document" "deploy" {
     ]
   }
 
+  # The `live` alias API Gateway invokes (every environment) and its provisioned concurrency
+  # (prod): both are addressed as <function>:<qualifier>.
+  statement {
+    sid = "ManageLiveAliasAndItsConcurrency"
+    actions = [
+      "lambda:CreateAlias",
+      "lambda:DeleteAlias",
+      "lambda:DeleteProvisionedConcurrencyConfig",
+      "lambda:GetAlias",
+      "lambda:GetProvisionedConcurrencyConfig",
+      "lambda:PutProvisionedConcurrencyConfig",
+      "lambda:UpdateAlias",
+    ]
+    resources = [
+      "arn:${format(local.arn_region, "lambda")}:function:${each.value}:*",
+      "arn:${format(local.arn_region, "lambda")}:function:${each.value}-*:*",
+    ]
+  }
+
   statement {
     sid = "ReadAndTagFunctionRoles"
     actions = [
@@ -197,7 +216,7 @@ data "aws_iam_policy_document" "deploy" {
     condition {
       test     = "StringEquals"
       variable = "iam:PermissionsBoundary"
-      values   = [local.boundary_policy_arn[each.key]]
+      values   = [local.deploy_boundary_arns[each.key]]
     }
   }
 
@@ -279,7 +298,7 @@ data "aws_iam_policy_document" "deploy" {
     }
 
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "aws:RequestTag/Environment"
       values   = [each.key]
     }
@@ -292,7 +311,7 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["arn:${local.partition}:apigateway:${local.region}::/apis/??????????"]
 
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "aws:ResourceTag/Environment"
       values   = [each.key]
     }
@@ -327,15 +346,139 @@ data "aws_iam_policy_document" "deploy" {
     # Only this environment's API, and it stays this environment's: no re-tagging another
     # environment's API into reach of ChangeOwnHttpApi.
     condition {
-      test     = "StringEquals"
+      test     = "StringLike"
       variable = "aws:ResourceTag/Environment"
       values   = [each.key]
     }
 
     condition {
-      test     = "StringEqualsIfExists"
+      test     = "StringLikeIfExists"
       variable = "aws:RequestTag/Environment"
       values   = [each.key]
+    }
+  }
+
+  # PROVISIONED tables (prod): auto scaling of their capacity. Scalable targets and policies are
+  # addressed by random ids, so registering is scoped to the region's DynamoDB targets and the
+  # list actions, which support no resource-level permissions, to the region.
+  statement {
+    sid = "ScaleTableCapacity"
+    actions = [
+      "application-autoscaling:DeleteScalingPolicy",
+      "application-autoscaling:DeregisterScalableTarget",
+      "application-autoscaling:ListTagsForResource",
+      "application-autoscaling:PutScalingPolicy",
+      "application-autoscaling:RegisterScalableTarget",
+      "application-autoscaling:TagResource",
+      "application-autoscaling:UntagResource",
+    ]
+    resources = ["arn:${format(local.arn_region, "application-autoscaling")}:scalable-target/*"]
+  }
+
+  statement {
+    sid = "ListTableCapacityScaling"
+    actions = [
+      "application-autoscaling:DescribeScalableTargets",
+      "application-autoscaling:DescribeScalingPolicies",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+  }
+
+  # The first RegisterScalableTarget for a DynamoDB table creates this service-linked role with
+  # the caller's rights; it is AWS's own role and nothing else may be created through this.
+  statement {
+    sid       = "CreateDynamoDbScalingServiceLinkedRole"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/aws-service-role/dynamodb.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_DynamoDBTable"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = ["dynamodb.application-autoscaling.amazonaws.com"]
+    }
+  }
+
+  # The stack's CMK (kms_key_enabled, prod). Key ids are random: a key is created only with the
+  # stack's Project/Environment tags and managed or used only while it carries them.
+  statement {
+    sid       = "CreateStackKeyWithStackTags"
+    actions   = ["kms:CreateKey"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Project"
+      values   = [var.name]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  # CreateGrant/Encrypt/Decrypt/GenerateDataKey: DynamoDB, Lambda and CloudWatch Logs use the key
+  # with the deployer's rights when a table, function environment or log group is set up with it.
+  statement {
+    sid = "ManageAndUseStackKey"
+    actions = [
+      "kms:CreateAlias",
+      "kms:CreateGrant",
+      "kms:Decrypt",
+      "kms:DeleteAlias",
+      "kms:DescribeKey",
+      "kms:EnableKeyRotation",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListResourceTags",
+      "kms:PutKeyPolicy",
+      "kms:ScheduleKeyDeletion",
+      "kms:TagResource",
+      "kms:UntagResource",
+      "kms:UpdateAlias",
+      "kms:UpdateKeyDescription",
+    ]
+    resources = ["arn:${format(local.arn_region, "kms")}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.name]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+  }
+
+  # An alias is authorised on the alias and on its key (the statement above).
+  statement {
+    sid       = "NameStackKey"
+    actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
+    resources = ["arn:${format(local.arn_region, "kms")}:alias/${each.value}"]
+  }
+
+  # ListAliases supports no resource-level permissions; it returns names and key ids only.
+  statement {
+    sid       = "ListKeyAliases"
+    actions   = ["kms:ListAliases"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
     }
   }
 
@@ -404,6 +547,69 @@ data "aws_iam_policy_document" "deploy" {
       values   = [local.region]
     }
   }
+
+  # Gradual deploys (the main stack's codedeploy.tf, deployment_strategy canary or linear): the
+  # application, its traffic-shifting configuration and deployment group, by the stack's name;
+  # CodeDeploy's service role may be passed to CodeDeploy only.
+  statement {
+    sid = "ManageCodeDeploy"
+    actions = [
+      "codedeploy:CreateApplication",
+      "codedeploy:CreateDeploymentConfig",
+      "codedeploy:CreateDeploymentGroup",
+      "codedeploy:DeleteApplication",
+      "codedeploy:DeleteDeploymentConfig",
+      "codedeploy:DeleteDeploymentGroup",
+      "codedeploy:GetApplication",
+      "codedeploy:GetDeploymentConfig",
+      "codedeploy:GetDeploymentGroup",
+      "codedeploy:ListTagsForResource",
+      "codedeploy:TagResource",
+      "codedeploy:UntagResource",
+      "codedeploy:UpdateDeploymentGroup",
+    ]
+    resources = [
+      "arn:${format(local.arn_region, "codedeploy")}:application:${each.value}",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentconfig:${each.value}-*",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentgroup:${each.value}/${each.value}-live",
+    ]
+  }
+
+  # The pipeline hands each new version to CodeDeploy (an inline AppSpec, registered as the
+  # application's revision) and waits for the shift.
+  statement {
+    sid = "ShiftTrafficWithCodeDeploy"
+    actions = [
+      "codedeploy:CreateDeployment",
+      "codedeploy:GetApplicationRevision",
+      "codedeploy:GetDeployment",
+      "codedeploy:RegisterApplicationRevision",
+    ]
+    resources = [
+      "arn:${format(local.arn_region, "codedeploy")}:application:${each.value}",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentgroup:${each.value}/${each.value}-live",
+    ]
+  }
+
+  statement {
+    sid       = "PassCodeDeployRole"
+    actions   = ["iam:PassRole"]
+    resources = ["arn:${local.partition}:iam::${local.account_id}:role/${each.value}-codedeploy"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["codedeploy.amazonaws.com"]
+    }
+  }
+
+  # A smoke test that fails after the deploy: the pipeline points `live` back at the version it
+  # served before.
+  statement {
+    sid       = "RollBackTheLiveAlias"
+    actions   = ["lambda:GetAlias", "lambda:UpdateAlias"]
+    resources = ["arn:${format(local.arn_region, "lambda")}:function:${each.value}:live"]
+  }
 }
 
 resource "aws_iam_role" "deploy" {
@@ -426,7 +632,7 @@ resource "aws_iam_role_policy" "deploy" {
 # --- The ceiling of every role the deploy roles create (the function's execution role) ---------
 
 data "aws_iam_policy_document" "function_boundary" {
-  for_each = local.stack_prefixes
+  for_each = local.deploy_scopes
 
   statement {
     sid = "UseOwnTables"
@@ -474,6 +680,23 @@ data "aws_iam_policy_document" "function_boundary" {
       variable = "aws:RequestedRegion"
       values   = [local.region]
     }
+  }
+
+  # CodeDeploy's service role (codedeploy.tf): move the `live` alias, read the rollback alarms.
+  statement {
+    sid = "ShiftOwnLiveAlias"
+    actions = [
+      "lambda:GetAlias",
+      "lambda:GetProvisionedConcurrencyConfig",
+      "lambda:UpdateAlias",
+    ]
+    resources = ["arn:${format(local.arn_region, "lambda")}:function:${each.value}:live"]
+  }
+
+  statement {
+    sid       = "ReadOwnAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["arn:${format(local.arn_region, "cloudwatch")}:alarm:${each.value}-*"]
   }
 }
 
@@ -527,10 +750,12 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid = "ReadFunctions"
     actions = [
+      "lambda:GetAlias",
       "lambda:GetFunction",
       "lambda:GetFunctionCodeSigningConfig",
       "lambda:GetFunctionConfiguration",
       "lambda:GetPolicy",
+      "lambda:GetProvisionedConcurrencyConfig",
       "lambda:GetRuntimeManagementConfig",
       "lambda:ListTags",
       "lambda:ListVersionsByFunction",
@@ -571,6 +796,57 @@ data "aws_iam_policy_document" "plan" {
       "arn:${local.partition}:apigateway:${local.region}::/apis/*",
       "arn:${local.partition}:apigateway:${local.region}::/tags/*",
     ]
+  }
+
+  statement {
+    sid = "ReadTableCapacityScaling"
+    actions = [
+      "application-autoscaling:DescribeScalableTargets",
+      "application-autoscaling:DescribeScalingPolicies",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+  }
+
+  statement {
+    sid       = "ReadScalableTargetTags"
+    actions   = ["application-autoscaling:ListTagsForResource"]
+    resources = ["arn:${format(local.arn_region, "application-autoscaling")}:scalable-target/*"]
+  }
+
+  # The stacks' CMKs, by their Project tag (key ids are random).
+  statement {
+    sid = "ReadStackKeys"
+    actions = [
+      "kms:DescribeKey",
+      "kms:GetKeyPolicy",
+      "kms:GetKeyRotationStatus",
+      "kms:ListResourceTags",
+    ]
+    resources = ["arn:${format(local.arn_region, "kms")}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.name]
+    }
+  }
+
+  statement {
+    sid       = "ListKeyAliases"
+    actions   = ["kms:ListAliases"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
   }
 
   statement {

@@ -52,3 +52,8 @@ output "github_secrets" {
     environments = { for env, role in aws_iam_role.deploy : env => { AWS_DEPLOY_ROLE_ARN = role.arn } }
   }
 }
+
+output "preview_role_arn" {
+  description = "Role of .github/workflows/preview.yml (preview_stacks_enabled): the secret AWS_PREVIEW_ROLE_ARN of the GitHub environment `preview`; null when disabled."
+  value       = one(aws_iam_role.preview[*].arn)
+}

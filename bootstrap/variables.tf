@@ -86,3 +86,9 @@ variable "tags" {
   description = "Extra tags for every resource (Project and ManagedBy are always set)."
   default     = {}
 }
+
+variable "preview_stacks_enabled" {
+  type        = bool
+  description = "Create the preview role (<name>-github-preview): pull requests labelled `preview` apply and destroy their own stack, environment pr-<number> (.github/workflows/preview.yml)."
+  default     = false
+}

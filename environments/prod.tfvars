@@ -42,6 +42,14 @@ lambda_provisioned_concurrency = 2
 
 kms_key_enabled = true
 
+# A new version gets 10 % of the requests for 5 minutes, then all of them; the error and latency
+# alarms stop it and shift back (codedeploy.tf). The pipeline starts the shift after the apply.
+deployment_strategy = {
+  type             = "canary"
+  percentage       = 10
+  interval_minutes = 5
+}
+
 # Precompiled bytecode: no module is compiled at a cold start (the first write's cold start drops
 # from about 1.13x to 0.78x of the floor, see README "Performance"). The machine that plans needs
 # the runtime's own CPython (3.13 for python3.13): the pipeline installs it.

@@ -1,7 +1,10 @@
 """moto's server on loopback, as the AWS emulator for the Terraform tests and `make local`.
 
 It runs moto_server through tools/emulator_shims.py, which adds the few APIs the Terraform
-needs and moto lacks (each shim named and described there).
+needs and moto lacks (each shim named and described there), with IAM enforced: requests must be
+signed by a principal the emulator knows and are judged by its policies. The credentials below
+(`test`/`test`) are an administrator; tools/emulator_iam.py says which services are evaluated
+per resource and which per action.
 
     from tools.emulator import Emulator, EmulatorError, free_port
 
@@ -38,7 +41,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_DIR = REPO / ".local"
 
-# moto accepts any credentials; these are the conventional fake ones, never real.
+# The emulator's administrator (an IAM user it creates at start, tools/emulator_iam.py): the
+# conventional fake credentials, never real. IAM is enforced, so other keys are refused.
 REGION = "us-east-1"
 ACCESS_KEY_ID = "test"
 SECRET_ACCESS_KEY = "test"
@@ -140,7 +144,12 @@ class Emulator:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # own process group: stop() kills all of it
                     cwd=REPO,
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                    # IAM enforced from the first request (moto's switch; tools/emulator_iam.py).
+                    env={
+                        **os.environ,
+                        "PYTHONUNBUFFERED": "1",
+                        "INITIAL_NO_AUTH_ACTION_COUNT": "0",
+                    },
                 )
             except FileNotFoundError as error:
                 raise EmulatorError(

@@ -19,6 +19,14 @@ checked in the plan instead):
 - `apigatewayv2_domain_status`: moto stores a custom domain's configuration as sent, without
   the status, regional endpoint and hosted zone AWS adds (and returns an empty mutual TLS
   block AWS omits); the provider waits for AVAILABLE and the Route 53 alias needs the endpoint.
+- `codedeploy_lambda_deployments`: moto has CodeDeploy's applications and deployment groups but
+  no custom deployment configurations, no deletes, and returns a group's alarm configuration
+  empty (and empty structures AWS omits). The shim stores Lambda traffic-routing configurations
+  (Create/Get/DeleteDeploymentConfig, refusing to delete one a group uses), deletes applications
+  and groups, and returns a group's alarms as created. No deployment shifts traffic here.
+
+IAM is enforced: tools/emulator_iam.py holds those shims (the local principals, trust policies,
+and which services are evaluated resource-level and which action-level).
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
+
+from tools import emulator_iam
 
 # us-east-1's hosted zone of regional API Gateway endpoints (AWS's documented value).
 APIGATEWAY_REGIONAL_ZONE_ID = "Z1UJRXOUMOOFQ8"
@@ -185,6 +195,78 @@ def apigatewayv2_domain_status() -> None:
     DomainName.to_json = to_json  # type: ignore[method-assign]
 
 
+def codedeploy_lambda_deployments() -> None:
+    import uuid
+
+    from moto.codedeploy import responses
+    from moto.codedeploy.responses import CodeDeployResponse
+    from moto.core.exceptions import JsonRESTError
+
+    original_group_info = responses._deployment_group_info
+
+    def group_info(group: Any) -> dict[str, Any]:
+        # AWS omits unset structures (an empty loadBalancerInfo reads as a configured block).
+        info = {k: v for k, v in original_group_info(group).items() if v != {}}
+        info["alarmConfiguration"] = group.alarm_configuration or {
+            "enabled": False,
+            "alarms": [],
+        }
+        return info
+
+    def configs(self: Any) -> dict[str, dict[str, Any]]:
+        backend = self.codedeploy_backend
+        if not hasattr(backend, "shim_deployment_configs"):
+            backend.shim_deployment_configs = {}
+        return backend.shim_deployment_configs  # type: ignore[no-any-return]
+
+    def create_deployment_config(self: Any) -> str:
+        name = self._get_param("deploymentConfigName")
+        if name in configs(self):
+            raise JsonRESTError("DeploymentConfigAlreadyExistsException", f"{name} already exists.")
+        configs(self)[name] = {
+            "deploymentConfigId": str(uuid.uuid4()),
+            "deploymentConfigName": name,
+            "computePlatform": self._get_param("computePlatform") or "Server",
+            "trafficRoutingConfig": self._get_param("trafficRoutingConfig") or {},
+            "createTime": datetime.now(UTC).timestamp(),
+        }
+        return json.dumps({"deploymentConfigId": configs(self)[name]["deploymentConfigId"]})
+
+    def get_deployment_config(self: Any) -> str:
+        name = self._get_param("deploymentConfigName")
+        if name not in configs(self):
+            raise JsonRESTError("DeploymentConfigDoesNotExistException", f"{name} does not exist.")
+        return json.dumps({"deploymentConfigInfo": configs(self)[name]})
+
+    def delete_deployment_config(self: Any) -> str:
+        name = self._get_param("deploymentConfigName")
+        groups = self.codedeploy_backend.deployment_groups.values()
+        if any(g.deployment_config_name == name for app in groups for g in app.values()):
+            raise JsonRESTError("DeploymentConfigInUseException", f"{name} is in use.")
+        configs(self).pop(name, None)
+        return "{}"
+
+    def delete_deployment_group(self: Any) -> str:
+        groups = self.codedeploy_backend.deployment_groups
+        groups.get(self._get_param("applicationName"), {}).pop(
+            self._get_param("deploymentGroupName"), None
+        )
+        return json.dumps({"hooksNotCleanedUp": []})
+
+    def delete_application(self: Any) -> str:
+        name = self._get_param("applicationName")
+        self.codedeploy_backend.deployment_groups.pop(name, None)
+        self.codedeploy_backend.applications.pop(name, None)
+        return "{}"
+
+    responses._deployment_group_info = group_info
+    CodeDeployResponse.create_deployment_config = create_deployment_config  # type: ignore[attr-defined]
+    CodeDeployResponse.get_deployment_config = get_deployment_config  # type: ignore[attr-defined]
+    CodeDeployResponse.delete_deployment_config = delete_deployment_config  # type: ignore[attr-defined]
+    CodeDeployResponse.delete_deployment_group = delete_deployment_group  # type: ignore[attr-defined]
+    CodeDeployResponse.delete_application = delete_application  # type: ignore[attr-defined]
+
+
 SHIMS: dict[str, Callable[[], None]] = {
     shim.__name__: shim
     for shim in (
@@ -192,6 +274,8 @@ SHIMS: dict[str, Callable[[], None]] = {
         lambda_provisioned_concurrency,
         appautoscaling_tags,
         apigatewayv2_domain_status,
+        codedeploy_lambda_deployments,
+        *emulator_iam.SHIMS,
     )
 }
 

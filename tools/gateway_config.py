@@ -262,4 +262,5 @@ def load_function(
         version=config.get("Version", "$LATEST"),
         region=region,
         log_format=str((config.get("LoggingConfig") or {}).get("LogFormat") or "Text"),
+        role=config.get("Role", ""),
     )

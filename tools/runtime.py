@@ -8,6 +8,14 @@ the handler once, then answers one event at a time on a dedicated pipe, so what 
 cannot corrupt the protocol. The pool spawns workers on demand up to a cap, reuses warm ones, and
 kills a worker whose invocation outlives the function's timeout, as Lambda does.
 
+Each environment runs with its function's EXECUTION ROLE's credentials, as on Lambda: before it
+starts a worker, the pool calls STS AssumeRole on the role (`FunctionSpec.role`) as the Lambda
+service. The emulator enforces IAM, so every DynamoDB call the handler makes is judged by the
+role's policy (iam.tf). "As the Lambda service" means with the keys of the emulator's stand-in
+for the principal `lambda.amazonaws.com` (tools/emulator_iam.py), which the role's trust policy
+admits exactly as AWS's would admit Lambda; nothing else about the role is bypassed. A spec
+without a role (the runtime's own tests, no emulator) gets fixed placeholder credentials.
+
 This file is also the worker's program (`python -P tools/runtime.py --worker`): keep its imports to
 the standard library, since the function's interpreter has nothing else.
 """
@@ -89,6 +97,7 @@ class FunctionSpec:
     version: str = "$LATEST"
     region: str = "us-east-1"
     log_format: str = "Text"  # the function's logging_config: "Text" or "JSON"
+    role: str = ""  # the execution role's ARN; its credentials are what the handler runs with
 
     @property
     def log_group_name(self) -> str:
@@ -184,6 +193,30 @@ def _log_stream_name(version: str) -> str:
     return f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{version}]{uuid.uuid4().hex}"
 
 
+def execution_role_credentials(spec: FunctionSpec, endpoint_url: str) -> dict[str, str] | None:
+    """The function's role assumed through STS as the Lambda service does (None without a role)."""
+    if not spec.role:
+        return None
+    import boto3  # host side only: the worker's interpreter has no boto3 of its own here
+
+    from tools.emulator_iam import LAMBDA_SERVICE_KEY
+
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint_url,
+        region_name=spec.region,
+        aws_access_key_id=LAMBDA_SERVICE_KEY,
+        aws_secret_access_key=LAMBDA_SERVICE_KEY,
+    )
+    # Lambda names the session after the function.
+    assumed = sts.assume_role(RoleArn=spec.role, RoleSessionName=spec.name)["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": assumed["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": assumed["SessionToken"],
+    }
+
+
 class Worker:
     """One execution environment: a process that imported the handler; one event at a time."""
 
@@ -199,7 +232,10 @@ class Worker:
         self.spec = spec
         self.log_stream_name = _log_stream_name(spec.version)
         env = lambda_environment(
-            spec, endpoint_url=endpoint_url, log_stream_name=self.log_stream_name
+            spec,
+            endpoint_url=endpoint_url,
+            log_stream_name=self.log_stream_name,
+            credentials=execution_role_credentials(spec, endpoint_url),
         )
         env["PYTHONPATH"] = os.pathsep.join([str(spec.code_dir), *(str(p) for p in sdk_paths)])
         to_worker_r, to_worker_w = os.pipe()

@@ -39,6 +39,7 @@ API (stable; progress lines go to stderr, each prefixed "==> "):
     stack.plan_exit_code()              # just the exit code
     stack.terraform(*args, step="...", ok_codes=(0,))  # any other command, in the workdir
     stack.state_json()                  # `terraform show -json` of the state
+    stack.use_credentials(assumed)      # sign as another principal (AWS_* keys); None: admin
     stack.resources()                   # {address: attributes} from the state file (instant)
     stack.destroy()                     # destroy(refresh=False) skips the refresh: quicker
     stack.remove()                      # delete the staged directory
@@ -101,11 +102,12 @@ AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 
 # Every AWS service the provider calls for this configuration (kms: the optional CMK, and reading
 # a table with SSE; route53: the optional custom domain's record; appautoscaling: PROVISIONED;
-# s3: the bootstrap/ root's state bucket).
+# s3: the bootstrap/ root's state bucket; codedeploy: a gradual deployment_strategy).
 SERVICES = (
     "apigatewayv2",
     "appautoscaling",
     "cloudwatch",
+    "codedeploy",
     "dynamodb",
     "iam",
     "kms",
@@ -225,8 +227,15 @@ def _hcl_string(value: str) -> str:
     return json.dumps(value)
 
 
-def emulator_override(endpoint: str) -> str:
-    """The provider override that sends every service the configuration uses to `endpoint`."""
+def emulator_override(endpoint: str, credentials: Mapping[str, str] | None = None) -> str:
+    """The provider override that sends every service the configuration uses to `endpoint`,
+    signed with `credentials` (AWS_* names; default: the emulator's administrator)."""
+    creds = credentials or {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
+    }
+    token = creds.get("AWS_SESSION_TOKEN")
+    token_line = f"\n  token                       = {_hcl_string(token)}" if token else ""
     width = max(len(service) for service in SERVICES)  # aligned as `terraform fmt` would
     endpoints = "\n".join(
         f"    {service:<{width}} = {_hcl_string(endpoint)}" for service in SERVICES
@@ -235,8 +244,8 @@ def emulator_override(endpoint: str) -> str:
 # Written by tools/stage.py: the staged copy talks to the AWS emulator, never to AWS.
 provider "aws" {{
   region                      = "{REGION}"
-  access_key                  = "{ACCESS_KEY_ID}"
-  secret_key                  = "{SECRET_ACCESS_KEY}"
+  access_key                  = {_hcl_string(creds["AWS_ACCESS_KEY_ID"])}
+  secret_key                  = {_hcl_string(creds["AWS_SECRET_ACCESS_KEY"])}{token_line}
   skip_credentials_validation = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
@@ -307,6 +316,8 @@ class Stack:
         self.variables: dict[str, Any] = {}
         self.file_values: dict[str, Any] = {}  # literals of the var files of the last apply
         self.build_result: dict[str, str] = {}
+        # Whose keys terraform signs with (None: the emulator's administrator); see use_credentials.
+        self.credentials: dict[str, str] | None = None
         self._staged = False
         self._initialised = False
 
@@ -324,7 +335,9 @@ class Stack:
         for source in sorted(self.root.glob("*.tf")):
             if source.name not in SWAPPED_TF or not self.package:
                 shutil.copyfile(source, work / source.name)
-        (work / "emulator_override.tf").write_text(emulator_override(self.endpoint))
+        (work / "emulator_override.tf").write_text(
+            emulator_override(self.endpoint, self.credentials)
+        )
         (work / "terraform.rc").write_text(cli_config(plugin_mirror()))
         (work / "emulator.auto.tfvars.json").write_text(
             json.dumps(self.variables, indent=2, sort_keys=True) + "\n"
@@ -352,6 +365,15 @@ class Stack:
         build_zip(Path(result["package_dir"]), zip_path)
         (self.workdir / EXTERNAL_RESULT).write_text(json.dumps(result, indent=2) + "\n")
         self.build_result = result
+
+    def use_credentials(self, credentials: Mapping[str, str] | None) -> None:
+        """Run the next terraform commands as another principal (AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), e.g. a pipeline role; None: the administrator."""
+        self.credentials = dict(credentials) if credentials else None
+        if self._staged:
+            (self.workdir / "emulator_override.tf").write_text(
+                emulator_override(self.endpoint, self.credentials)
+            )
 
     @property
     def zip_path(self) -> Path:

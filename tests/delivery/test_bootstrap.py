@@ -27,6 +27,7 @@ VARIABLES: dict[str, Any] = {
     "github_repository": REPOSITORY,
     "environments": ["dev", "prod"],
     "state_bucket_name": BUCKET,
+    "preview_stacks_enabled": True,
 }
 OIDC_HOST = "token.actions.githubusercontent.com"
 
@@ -208,7 +209,13 @@ def _role_policy(emulator: Emulator, role: str) -> list[dict[str, Any]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "role", ["users-api-github-dev-deploy", "users-api-github-prod-deploy", "users-api-github-plan"]
+    "role",
+    [
+        "users-api-github-dev-deploy",
+        "users-api-github-prod-deploy",
+        "users-api-github-plan",
+        "users-api-github-preview",
+    ],
 )
 def test_role_policies_name_exact_actions_and_scope_every_wildcard_resource(
     bootstrap: tuple[Stack, dict[str, Any]], emulator: Emulator, role: str
@@ -258,6 +265,79 @@ def test_deploy_role_reaches_its_own_environment_and_state_only(
     assert not re.fullmatch("users-api-dev-.*", "users-api-github-dev-deploy"), (
         "a deploy role could rewrite itself"
     )
+
+
+@pytest.mark.slow
+def test_deploy_role_manages_and_drives_only_its_own_codedeploy_group(
+    bootstrap: tuple[Stack, dict[str, Any]], emulator: Emulator
+) -> None:
+    statements = {s["Sid"]: s for s in _role_policy(emulator, "users-api-github-prod-deploy")}
+    codedeploy = "arn:aws:codedeploy:us-east-1:123456789012"
+    assert sorted(_listed(statements["ManageCodeDeploy"]["Resource"])) == [
+        f"{codedeploy}:application:users-api-prod",
+        f"{codedeploy}:deploymentconfig:users-api-prod-*",
+        f"{codedeploy}:deploymentgroup:users-api-prod/users-api-prod-live",
+    ]
+    assert sorted(_listed(statements["ShiftTrafficWithCodeDeploy"]["Action"])) == [
+        "codedeploy:CreateDeployment",
+        "codedeploy:GetApplicationRevision",
+        "codedeploy:GetDeployment",
+        "codedeploy:RegisterApplicationRevision",
+    ]
+    passed = statements["PassCodeDeployRole"]
+    assert passed["Resource"] == "arn:aws:iam::123456789012:role/users-api-prod-codedeploy"
+    assert passed["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "codedeploy.amazonaws.com"}
+    }
+    assert statements["RollBackTheLiveAlias"]["Resource"] == (
+        "arn:aws:lambda:us-east-1:123456789012:function:users-api-prod:live"
+    )
+    # CodeDeploy's role is created under the boundary, which lets it move `live` and nothing else.
+    iam = emulator.client("iam")
+    boundary = iam.get_policy(
+        PolicyArn="arn:aws:iam::123456789012:policy/users-api-github-prod-function-boundary"
+    )["Policy"]
+    version = iam.get_policy_version(
+        PolicyArn=boundary["Arn"], VersionId=boundary["DefaultVersionId"]
+    )["PolicyVersion"]
+    shift = {s["Sid"]: s for s in _statements(version["Document"])}["ShiftOwnLiveAlias"]
+    assert shift["Resource"] == "arn:aws:lambda:us-east-1:123456789012:function:users-api-prod:live"
+
+
+@pytest.mark.slow
+def test_preview_role_applies_only_pull_request_stacks_under_its_own_boundary(
+    bootstrap: tuple[Stack, dict[str, Any]], emulator: Emulator
+) -> None:
+    _, outputs = bootstrap
+    assert outputs["preview_role_arn"].endswith(":role/users-api-github-preview")
+    iam = emulator.client("iam")
+    trust = iam.get_role(RoleName="users-api-github-preview")["Role"]["AssumeRolePolicyDocument"]
+    (statement,) = _statements(trust)
+    assert statement["Condition"]["StringEquals"][f"{OIDC_HOST}:sub"] == (
+        f"repo:{REPOSITORY}:environment:preview"
+    )
+    statements = {s["Sid"]: s for s in _role_policy(emulator, "users-api-github-preview")}
+    # The deploy roles' policy, for the scope pr-*: same purposes, other names.
+    dev = {s["Sid"] for s in _role_policy(emulator, "users-api-github-dev-deploy")}
+    assert set(statements) == dev
+    resources = [r for s in statements.values() for r in _listed(s["Resource"])]
+    for resource in resources:
+        assert not re.search(r"users-api-(dev|prod)\b|users-api/(dev|prod)/", resource), resource
+    assert _listed(statements["ReadWriteOwnState"]["Resource"]) == [
+        f"arn:aws:s3:::{BUCKET}/users-api/pr-*/terraform.tfstate"
+    ]
+    assert _listed(statements["ManageTables"]["Resource"]) == [
+        "arn:aws:dynamodb:us-east-1:123456789012:table/users-api-pr-*-*"
+    ]
+    boundary = statements["WriteFunctionRolesWithinBoundary"]["Condition"]["StringEquals"][
+        "iam:PermissionsBoundary"
+    ]
+    assert boundary.endswith(":policy/users-api-github-preview-function-boundary")
+    iam.get_policy(PolicyArn=boundary)  # exists
+    created = statements["CreateHttpApiWithStackTags"]["Condition"]
+    assert created["StringLike"] == {"aws:RequestTag/Environment": "pr-*"}
+    # Its own role and boundary are outside the names it may manage.
+    assert not re.fullmatch("users-api-pr-.*", "users-api-github-preview")
 
 
 @pytest.mark.slow

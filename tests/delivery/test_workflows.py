@@ -51,7 +51,7 @@ def _zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_workflows_under_test_exist() -> None:
-    assert {path.name for path in WORKFLOWS} >= {"deploy.yml", "test.yml"}
+    assert {path.name for path in WORKFLOWS} >= {"deploy.yml", "preview.yml", "test.yml"}
 
 
 def test_every_workflow_passes_actionlint() -> None:
@@ -119,11 +119,70 @@ def test_workflows_grant_nothing_by_default_and_keep_no_git_credentials() -> Non
         assert text.count("persist-credentials: false") == checkouts, path.name
 
 
-def test_only_jobs_that_assume_an_aws_role_may_request_an_oidc_token() -> None:
-    text = (REPO / ".github" / "workflows" / "deploy.yml").read_text()
+def _jobs(workflow: str) -> dict[str, str]:
+    """Job id -> the job's text, of .github/workflows/<workflow>."""
+    text = (REPO / ".github" / "workflows" / workflow).read_text()
     jobs = re.split(r"^  (?=[a-z][\w-]*:$)", text.split("\njobs:\n", 1)[1], flags=re.MULTILINE)
-    for job in filter(None, jobs):
-        name = job.split(":", 1)[0]
-        assumes_role = "aws-actions/configure-aws-credentials@" in job
-        assert ("id-token: write" in job) == assumes_role, name
+    return {job.split(":", 1)[0]: job for job in filter(None, jobs)}
+
+
+def test_only_jobs_that_assume_an_aws_role_may_request_an_oidc_token() -> None:
+    for workflow in ("deploy.yml", "preview.yml"):
+        for name, job in _jobs(workflow).items():
+            assumes_role = "aws-actions/configure-aws-credentials@" in job
+            assert ("id-token: write" in job) == assumes_role, (workflow, name)
     assert "id-token" not in (REPO / ".github" / "workflows" / "test.yml").read_text()
+
+
+def test_each_environment_is_smoke_tested_after_its_apply_and_prod_waits_for_dev() -> None:
+    jobs = _jobs("deploy.yml")
+    assert re.search(r"^    needs: apply-dev$", jobs["apply-prod"], re.MULTILINE)
+    for name in ("apply-dev", "apply-prod"):
+        job = jobs[name]
+        order = [
+            job.index(step)
+            for step in (
+                "name: Version live serves now",
+                "name: terraform apply",
+                "run: ./.github/scripts/shift-live.sh",
+                "name: Smoke test the deployed API",
+            )
+        ]
+        assert order == sorted(order), name
+        assert 'python -m tools.smoke --url "$(terraform output -raw api_url)"' in job
+        assert 'exit "${status}"' in job  # a failed smoke fails the job, after the summary
+
+
+def test_a_failed_smoke_on_prod_points_live_back_at_the_version_it_served() -> None:
+    jobs = _jobs("deploy.yml")
+    prod = jobs["apply-prod"]
+    rollback = prod[prod.index("name: Roll live back after a failed smoke test") :]
+    assert (
+        "if: failure() && steps.smoke.outcome == 'failure' && "
+        "steps.before.outputs.live_version != 'none'" in rollback
+    )
+    assert "PREVIOUS_VERSION: ${{ steps.before.outputs.live_version }}" in rollback
+    assert '--name live \\\n            --function-version "${PREVIOUS_VERSION}"' in rollback
+    assert "Roll live back" not in jobs["apply-dev"]  # dev's failure only stops the pipeline
+
+
+def test_preview_stacks_follow_the_label_and_the_pull_requests_life() -> None:
+    jobs = _jobs("preview.yml")
+    assert set(jobs) == {"apply", "destroy", "sweep"}
+    assert "contains(github.event.pull_request.labels.*.name, 'preview')" in jobs["apply"]
+    assert "github.event.action != 'closed'" in jobs["apply"]
+    assert "github.event.action == 'closed'" in jobs["destroy"]
+    assert "github.event_name == 'schedule'" in jobs["sweep"]
+    for name, job in jobs.items():
+        assert "environment: preview" in job, name
+        assert "secrets.AWS_PREVIEW_ROLE_ARN" in job, name
+        assert "AWS_DEPLOY_ROLE_ARN" not in job, name
+    assert 'preview.sh apply "${PR_NUMBER}"' in jobs["apply"]
+    assert "python -m tools.smoke" in jobs["apply"]
+    assert "gh pr comment" in jobs["apply"]
+    assert 'preview.sh destroy "${PR_NUMBER}"' in jobs["destroy"]
+    assert "preview.sh sweep" in jobs["sweep"]
+    # Apply and destroy of one pull request never overlap.
+    group = "group: preview-${{ github.event.pull_request.number }}"
+    assert group in jobs["apply"]
+    assert group in jobs["destroy"]

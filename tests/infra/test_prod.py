@@ -326,6 +326,126 @@ def test_re_plan_of_prod_shows_no_changes(prod_stack: EmulatorStack) -> None:
     assert plan.exit_code == 0
 
 
+def test_canary_deployment_group_rolls_back_on_the_stacks_error_and_latency_alarms(
+    prod_stack: EmulatorStack,
+) -> None:
+    """prod.tfvars' deployment_strategy: a CodeDeploy group for the `live` alias, read back."""
+    codedeploy = prod_stack.client("codedeploy")
+    outputs = prod_stack.outputs
+    assert (outputs["codedeploy_app_name"], outputs["codedeploy_deployment_group_name"]) == (
+        PREFIX,
+        f"{PREFIX}-live",
+    )
+    app = codedeploy.get_application(applicationName=PREFIX)["application"]
+    assert app["computePlatform"] == "Lambda"
+    group = codedeploy.get_deployment_group(
+        applicationName=PREFIX, deploymentGroupName=f"{PREFIX}-live"
+    )["deploymentGroupInfo"]
+    assert group["computePlatform"] == "Lambda"
+    assert group["deploymentStyle"] == {
+        "deploymentType": "BLUE_GREEN",
+        "deploymentOption": "WITH_TRAFFIC_CONTROL",
+    }
+    rollback = group["autoRollbackConfiguration"]
+    assert rollback["enabled"] is True
+    assert sorted(rollback["events"]) == ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+    alarms = group["alarmConfiguration"]
+    assert alarms["enabled"] is True
+    assert sorted(a["name"] for a in alarms["alarms"]) == [
+        f"{PREFIX}-{name}"
+        for name in ("api-5xx-rate", "api-latency-p99", "lambda-duration-p99", "lambda-errors")
+    ]
+    existing = prod_stack.client("cloudwatch").describe_alarms(
+        AlarmNames=[a["name"] for a in alarms["alarms"]]
+    )["MetricAlarms"]
+    assert len(existing) == 4  # the stack's own alarms, not names that merely look like them
+
+    config = codedeploy.get_deployment_config(deploymentConfigName=group["deploymentConfigName"])[
+        "deploymentConfigInfo"
+    ]
+    assert group["deploymentConfigName"] == f"{PREFIX}-canary-10-percent-5-minutes"
+    assert config["computePlatform"] == "Lambda"
+    assert config["trafficRoutingConfig"] == {
+        "type": "TimeBasedCanary",
+        "timeBasedCanary": {"canaryPercentage": 10, "canaryInterval": 5},
+    }
+
+
+def test_codedeploy_may_move_only_this_alias_and_read_only_the_rollback_alarms(
+    prod_stack: EmulatorStack,
+) -> None:
+    iam = prod_stack.client("iam")
+    role = iam.get_role(RoleName=f"{PREFIX}-codedeploy")["Role"]
+    [trust] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "codedeploy.amazonaws.com"}
+    assert (
+        iam.list_attached_role_policies(RoleName=f"{PREFIX}-codedeploy")["AttachedPolicies"] == []
+    )  # no managed policy
+    policy = iam.get_role_policy(RoleName=f"{PREFIX}-codedeploy", PolicyName="shift-live-alias")
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(statements) == {"ShiftTheLiveAlias", "WatchTheRollbackAlarms"}
+    shift = statements["ShiftTheLiveAlias"]
+    assert sorted(shift["Action"]) == [
+        "lambda:GetAlias",
+        "lambda:GetProvisionedConcurrencyConfig",
+        "lambda:UpdateAlias",
+    ]
+    assert shift["Resource"] == f"{prod_stack.outputs['function_arn']}:live"
+    watch = statements["WatchTheRollbackAlarms"]
+    assert watch["Action"] == "cloudwatch:DescribeAlarms"
+    assert all(
+        arn.startswith(f"arn:aws:cloudwatch:us-east-1:{ACCOUNT_ID}:alarm:{PREFIX}-")
+        for arn in watch["Resource"]
+    )
+    assert len(watch["Resource"]) == 4
+
+
+def test_in_canary_mode_terraform_publishes_a_version_but_leaves_the_alias_to_codedeploy(
+    prod_stack: EmulatorStack,
+) -> None:
+    """A change that publishes a new version (another log level): the plan updates the
+    function and does not touch `live`; an all_at_once stack moves it (tests/package)."""
+    stack = prod_stack.stack
+    stack.terraform(
+        "plan",
+        "-input=false",
+        "-refresh=false",  # the state was just applied
+        "-var=log_level=DEBUG",
+        "-out=canary.tfplan",
+        step="plan",
+    )
+    shown = json.loads(stack.terraform("show", "-json", "canary.tfplan", step="show").stdout)
+    changes = {c["address"]: c["change"] for c in shown["resource_changes"]}
+    assert changes["aws_lambda_function.users_api"]["actions"] == ["update"]
+    assert changes["aws_lambda_function.users_api"]["after_unknown"]["version"] is True
+    alias = changes["aws_lambda_alias.live_shifted[0]"]
+    assert alias["actions"] == ["no-op"]
+    assert alias["after"]["function_version"] == alias["before"]["function_version"] == "1"
+    assert "aws_lambda_alias.live[0]" not in changes
+
+
+def test_deployment_strategy_is_validated_and_gradual_types_need_the_alarms(
+    prod_stack: EmulatorStack,
+) -> None:
+    def refused(*variables: str) -> str:
+        result = prod_stack.stack.terraform(
+            "plan",
+            "-input=false",
+            "-refresh=false",
+            *(f"-var={variable}" for variable in variables),
+            step="plan",
+            ok_codes=(1,),
+        )
+        return " ".join(result.stderr.replace("│", " ").split())
+
+    message = refused('deployment_strategy={type="blue_green", percentage=0, interval_minutes=90}')
+    assert "deployment_strategy.type must be all_at_once, canary or linear." in message
+    assert "deployment_strategy.percentage must be a whole number from 1 to 99." in message
+    assert "deployment_strategy.interval_minutes must be a whole number from 1 to 60." in message
+    message = refused('deployment_strategy={type="linear"}', "alarms_enabled=false")
+    assert "A canary or linear deployment_strategy needs alarms_enabled = true" in message
+
+
 # Last in this module, so after every other test of this configuration (not marked destroys_stack,
 # which would hold it back until the default stack's tests are done).
 def test_destroy_is_refused_while_protected_then_leaves_nothing(

@@ -115,10 +115,10 @@ def test_code_change_plans_exactly_one_function_update(
     assert plan.exit_code == 2
     # Exactly one function update; it publishes a new version, so the `live` alias follows it.
     assert sorted((change.address, change.actions) for change in plan.changes) == [
-        ("aws_lambda_alias.live", ("update",)),
+        ("aws_lambda_alias.live[0]", ("update",)),
         (FUNCTION, ("update",)),
     ]
-    alias = plan.resource_change("aws_lambda_alias.live")["change"]
+    alias = plan.resource_change("aws_lambda_alias.live[0]")["change"]
     assert alias["after_unknown"].get("function_version") is True
     function = plan.resource_change(FUNCTION)["change"]
     assert function["before"]["source_code_hash"] != new_hash

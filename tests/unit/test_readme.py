@@ -160,7 +160,7 @@ def test_the_runtimes_table_lists_the_supported_runtimes() -> None:
 
     listed = re.findall(r"^\| `(python3\.\d+)`", delivery, re.MULTILINE)
 
-    assert listed == runtimes
+    assert listed == list(runtimes)
 
 
 def test_the_readmes_first_inputs_show_the_modules_defaults() -> None:
