@@ -296,10 +296,13 @@ def _operation(route: Route[Any], mode: str, parts: Components) -> dict[str, Any
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"{RESPONSES}{_ERROR_NAMES[status]}"}
     operation["responses"] = responses
-    # Declared on every operation, in every mode: `[]` says "no caller needed" (a public route,
-    # or every route of a stack with authorization NONE), so no tool has to guess.
-    public = mode == "NONE" or route.public
-    operation["security"] = [] if public else [{_SECURITY_NAMES[mode]: []}]
+    # `[]` marks a public route in every mode (Terraform's routes read the mark); with
+    # authorization on, every other route names the scheme. With NONE they inherit the
+    # document's own `security: []` (build): no tool has to guess, and no route looks public.
+    if route.public:
+        operation["security"] = []
+    elif mode != "NONE":
+        operation["security"] = [{_SECURITY_NAMES[mode]: []}]
     return operation
 
 
@@ -401,6 +404,8 @@ def build(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> dict[str, A
     }
     if mode != "NONE":
         components["securitySchemes"] = _security_schemes(mode)
+    # Authorization NONE: no operation needs a caller, said once for the whole document.
+    security: dict[str, Any] = {"security": []} if mode == "NONE" else {}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
@@ -412,6 +417,7 @@ def build(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> dict[str, A
         },
         "servers": [{"url": "/", "description": "The API that serves this document"}],
         "tags": [{"name": name, "description": text} for name, text in router.tags.items()],
+        **security,
         "paths": dict(sorted(paths.items())),
         "components": components,
     }
