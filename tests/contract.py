@@ -79,15 +79,27 @@ class Contract:
         if operation_method not in item:
             if status != 405:
                 return [f"{method} {path}: undocumented method answered {status}, not 405"]
-            where = f"{method} {path}"
-            parts = ("components", "responses", "MethodNotAllowed")
-            return self._check_response(parts, where, lowered, body, head)
+            return self._method_not_allowed(f"{method} {path}", lowered, body, head)
         responses = item[operation_method]["responses"]
         where = f"{method} {template} -> {status}"
         if str(status) not in responses:
             return [f"{where}: status not documented (documented: {', '.join(responses)})"]
         parts = ("paths", template, operation_method, "responses", str(status))
         return self._check_response(parts, where, lowered, body, head)
+
+    def _method_not_allowed(
+        self, where: str, headers: Mapping[str, str], body: str | bytes | None, head: bool
+    ) -> list[str]:
+        """A 405 (no operation documents it: its method has none): `Allow` and an `Error`."""
+        problems = [] if headers.get("allow") else [f"{where}: 405 without Allow"]
+        if head:
+            return problems
+        try:
+            value = json.loads(body or b"")
+        except ValueError:
+            return [*problems, f"{where}: body is not JSON: {body!r:.200}"]
+        validator = self._validator(_pointer("components", "schemas", "Error"))
+        return problems + [f"{where}: body: {e.message}" for e in validator.iter_errors(value)]
 
     def _check_response(
         self,

@@ -39,6 +39,9 @@ INFO: Final = ApiInfo(
     title="Users API",
     version="1.0.0",
     description=_DESCRIPTION.replace("{max_name}", str(MAX_NAME_LENGTH)),
+    # Who answers for the API and under which terms: the template's; a fork states its own.
+    contact="The Users API maintainers",
+    license="MIT",
 )
 
 
@@ -91,7 +94,12 @@ def _claim_lost(_: ClaimLost) -> HttpError:
     "GET",
     "/openapi.json",
     public=True,
-    doc=Doc("This API's OpenAPI 3.1 document", {200: "OpenApiDocument"}, tag="service"),
+    doc=Doc(
+        "This API's OpenAPI 3.1 document",
+        {200: "OpenApiDocument"},
+        tag="service",
+        description="The document of this stack's own authorization mode (public).",
+    ),
 )
 def openapi_document(_: Request, services: Services) -> Response:
     # Built on the first request for it (and kept): importing users_api.openapi imports pydantic

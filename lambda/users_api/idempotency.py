@@ -7,7 +7,9 @@ completion (the response to replay), so "the item exists" and "the key answered 
 disagree. Then:
 
 - the same key and body again within 24 hours: the stored response (status, body, Location,
-  ETag) is replayed and nothing is written;
+  ETag) is replayed and nothing is written, while what it created exists (the route checks);
+  once that is deleted, the key is forgotten (`forget`) and the request runs anew, so a replay
+  never points at a 404;
 - the same key with another body: 422 `idempotency_key_reused`;
 - while the first request with the key is still in flight: 409 `idempotency_key_in_use`;
 - a create that fails (4xx, or 5xx) releases its claim, so the key is not pinned by a failure.
@@ -54,11 +56,12 @@ class StoredResponse:
 
 
 class Replay(Exception):
-    """The key already answered: send `response` again."""
+    """The key already answered: send `response` again (`held`: the record that holds it)."""
 
-    def __init__(self, response: StoredResponse) -> None:
+    def __init__(self, response: StoredResponse, held: Claim) -> None:
         super().__init__("replay")
         self.response = response
+        self.held = held
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +119,8 @@ class IdempotencyStore:
             if held.get("fingerprint", {}).get("S") != body_fingerprint:
                 raise IdempotencyKeyReused(key) from None
             if held.get("state", {}).get("S") == DONE:
-                raise Replay(_stored_response(held)) from None
+                answered = Claim(claim.key, str(held.get(TOKEN_KEY, {}).get("S", "")))
+                raise Replay(_stored_response(held), answered) from None
             raise IdempotencyKeyInFlight(key) from None
         return claim
 
@@ -157,6 +161,23 @@ class IdempotencyStore:
                 ExpressionAttributeValues={
                     ":token": {"S": claim.token},
                     ":in_flight": {"S": IN_FLIGHT},
+                },
+            )
+
+    def forget(self, answered: Claim) -> None:
+        """Forget a key whose answer no longer holds (what it created is gone), so the next
+        request with it runs anew; only while the record is still that answer."""
+        with contextlib.suppress(ConditionFailed):
+            self._db.write(
+                "delete_item",
+                answered.key,
+                TableName=self._table,
+                Key={KEY_ATTRIBUTE: {"S": answered.key}},
+                ConditionExpression="#token = :token AND #state = :done",
+                ExpressionAttributeNames={"#state": "state", "#token": TOKEN_KEY},
+                ExpressionAttributeValues={
+                    ":token": {"S": answered.token},
+                    ":done": {"S": DONE},
                 },
             )
 

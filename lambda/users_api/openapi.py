@@ -149,7 +149,11 @@ _ERRORS: Final[dict[int, tuple[str, bool]]] = {
     ),
     412: ("`If-Match` does not match the current version (`current_version` says which)", False),
     413: (f"The body is larger than {MAX_BODY_BYTES} bytes", True),
-    422: ("The `Idempotency-Key` was used with another body (`idempotency_key_reused`)", False),
+    422: (
+        "Well formed but not processable: an `Idempotency-Key` used with another body"
+        " (`idempotency_key_reused`), or the resource's own codes",
+        False,
+    ),
     429: ("Too many requests (API Gateway's throttling)", True),
     500: ("Internal error", True),
     503: ("The store is busy or the request ran out of time: retry after `Retry-After`", True),
@@ -182,18 +186,8 @@ def _error_responses(mode: str) -> dict[str, Any]:
             "headers": headers,
             "content": {JSON: {"schema": schema}},
         }
-    responses["405"] = {
-        "description": "The path exists, the method does not (any operation's path)",
-        "headers": {
-            "Allow": {
-                "description": "The methods the path has",
-                "required": True,
-                "schema": {"type": "string"},
-            },
-            "X-Request-Id": _X_REQUEST_ID,
-        },
-        "content": {JSON: {"schema": {"$ref": f"{SCHEMAS}Error"}}},
-    }
+    # No 405 here: no operation answers it (the method it would be for has none); the info
+    # description says what another method on a known path gets.
     return responses
 
 
@@ -302,8 +296,13 @@ def _operation(route: Route[Any], mode: str, parts: Components) -> dict[str, Any
     for status in sorted(errors):
         responses[str(status)] = {"$ref": f"{RESPONSES}{_ERROR_NAMES[status]}"}
     operation["responses"] = responses
-    if mode != "NONE":
-        operation["security"] = [] if route.public else [{_SECURITY_NAMES[mode]: []}]
+    # `[]` marks a public route in every mode (Terraform's routes read the mark); with
+    # authorization on, every other route names the scheme. With NONE they inherit the
+    # document's own `security: []` (build): no tool has to guess, and no route looks public.
+    if route.public:
+        operation["security"] = []
+    elif mode != "NONE":
+        operation["security"] = [{_SECURITY_NAMES[mode]: []}]
     return operation
 
 
@@ -312,7 +311,6 @@ _ERROR_NAMES: Final = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "NotFound",
-    405: "MethodNotAllowed",
     409: "Conflict",
     412: "PreconditionFailed",
     413: "PayloadTooLarge",
@@ -388,21 +386,38 @@ def build(router: Router[Any], info: ApiInfo, mode: str = "NONE") -> dict[str, A
     for route in router.routes():
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, mode, parts)
     errors = _error_responses(mode)
+    # Only the error responses some operation refers to (401 and 403 only with authorization).
+    used = {
+        response["$ref"].removeprefix(RESPONSES)
+        for item in paths.values()
+        for operation in item.values()
+        for response in operation["responses"].values()
+        if "$ref" in response
+    }
     components: dict[str, Any] = {
         "schemas": _schemas(parts.schemas),
-        "responses": {_ERROR_NAMES[int(status)]: errors[status] for status in sorted(errors)},
+        "responses": {
+            name: errors[status]
+            for status in sorted(errors)
+            if (name := _ERROR_NAMES[int(status)]) in used
+        },
     }
     if mode != "NONE":
         components["securitySchemes"] = _security_schemes(mode)
+    # Authorization NONE: no operation needs a caller, said once for the whole document.
+    security: dict[str, Any] = {"security": []} if mode == "NONE" else {}
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
             "title": info.title,
             "version": info.version,
             "description": info.description.format(mode=mode),
+            "contact": {"name": info.contact},
+            "license": {"name": info.license, "identifier": info.license},
         },
         "servers": [{"url": "/", "description": "The API that serves this document"}],
         "tags": [{"name": name, "description": text} for name, text in router.tags.items()],
+        **security,
         "paths": dict(sorted(paths.items())),
         "components": components,
     }

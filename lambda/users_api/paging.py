@@ -3,8 +3,10 @@
 A token holds the sort key of the page's last item (a repository's own key format, checked with
 the pattern it gives) and the date window the listing was asked
 for (`created_after`, `created_before`), as compact JSON, base64url-encoded, then `.` and a
-truncated HMAC-SHA256. Continuing with other window parameters than the token's, an edited or
-truncated token, or one from another stack is a 400 rather than a silently different page.
+truncated HMAC-SHA256 (TOKEN_PATTERN, which the OpenAPI document publishes). A string of another
+shape is a 400; a token of that shape that this API did not issue for the same window (edited,
+from another stack, or continued with other window parameters) is a 422 rather than a silently
+different page: well formed, but nothing the server can continue.
 
 The HMAC key is derived from the listed table's name: it binds tokens to the stack and listing
 that issued them. It is not a secret (listing is admin-only when authorization is on, and a token
@@ -19,8 +21,17 @@ import hashlib
 import hmac
 import json
 import re
+from typing import Final
 
-from users_api.errors import BadRequest
+from users_api.errors import BadRequest, UnprocessableContent
+
+MAX_TOKEN_LENGTH: Final = 512
+_SIGNATURE_LENGTH: Final = 22  # 16 bytes, base64url without padding
+TOKEN_PATTERN: Final = (
+    rf"^[A-Za-z0-9_-]{{1,{MAX_TOKEN_LENGTH - _SIGNATURE_LENGTH - 1}}}"
+    rf"\.[A-Za-z0-9_-]{{{_SIGNATURE_LENGTH}}}$"
+)
+_TOKEN: Final = re.compile(TOKEN_PATTERN)
 
 
 class PageTokens:
@@ -38,8 +49,10 @@ class PageTokens:
     def decode(
         self, token: str, created_after: str | None = None, created_before: str | None = None
     ) -> str:
-        """The sort key to continue after; 400 unless this API issued the token for the
-        same window."""
+        """The sort key to continue after: 400 if `token` is not of TOKEN_PATTERN's shape, 422
+        unless this API issued it for the same window."""
+        if _TOKEN.fullmatch(token) is None:
+            raise BadRequest("next_token is not a token this API issues", code="invalid_next_token")
         payload, _, signature = token.partition(".")
         if not hmac.compare_digest(signature, self._signature(payload)):
             raise _invalid("next_token is invalid or was not issued by this API")
@@ -59,8 +72,8 @@ class PageTokens:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest()[:16])
 
 
-def _invalid(message: str) -> BadRequest:
-    return BadRequest(message, code="invalid_next_token")
+def _invalid(message: str) -> UnprocessableContent:
+    return UnprocessableContent(message, code="invalid_next_token")
 
 
 def _b64(data: str | bytes) -> str:

@@ -81,6 +81,8 @@ class ApiInfo:
     title: str
     version: str
     description: str
+    contact: str  # who answers for the API (OpenAPI's contact name)
+    license: str  # its terms, as an SPDX identifier (e.g. MIT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from users_api.errors import ValidationFailed
 from users_api.records import KEY, ROLE, SERVER, WRITABLE, Record
@@ -23,10 +24,21 @@ from users_api.records import KEY, ROLE, SERVER, WRITABLE, Record
 Rules = Mapping[str, Any]
 
 
+def _absent_is_not_null(schema: dict[str, Any]) -> None:
+    """An optional member is absent unless sent: no `default: null` in the schema (a generated
+    client would send the default, or type the member as required; and in a merge patch an
+    absent member and a null one mean different things)."""
+    for member in schema.get("properties", {}).values():
+        if "default" in member and member["default"] is None:
+            del member["default"]
+
+
 class Input(BaseModel):
     """Client input: unknown fields are rejected and no type is coerced."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, json_schema_extra=_absent_is_not_null
+    )
 
 
 class Patch(Input):
@@ -67,9 +79,15 @@ def input_model(
 
 
 def patch_model(record: type[Record], rules: Rules, name: str, doc: str) -> type[Patch]:
-    """A merge patch of the writable fields: each member optional."""
+    """A merge patch of the writable fields: each member optional; null (remove) only for an
+    optional field. The model still reads a null for a required one, so the route can say
+    that it cannot be removed; the schema does not offer it."""
+    unlisted_null: Any = SkipJsonSchema[None]  # type: ignore[misc]  # pydantic's marker
     definitions: dict[str, Any] = {
-        field.name: (rules[field.metadata["rule"]] | None, None)
+        field.name: (
+            rules[field.metadata["rule"]] | (None if _optional(field) else unlisted_null),
+            None,
+        )
         for field in _fields(record, WRITABLE)
     }
     return create_model(name, __base__=Patch, __doc__=doc, **definitions)

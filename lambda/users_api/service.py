@@ -24,6 +24,15 @@ router: Router[Services] = Router(
 )
 
 
-@router.route("GET", "/hello", public=True, doc=Doc("Say hello (no caller needed)", {200: "Hello"}))
+@router.route(
+    "GET",
+    "/hello",
+    public=True,
+    doc=Doc(
+        "Say hello (no caller needed)",
+        {200: "Hello"},
+        description="A greeting and the path it was asked on: a check that the API is up.",
+    ),
+)
 def hello(request: Request, _: Services) -> Response:
     return json_response(200, {"message": "Hello from Lambda", "path": request.path})

@@ -32,9 +32,27 @@ def test_same_key_and_body_replays_the_first_response_without_writing(
     assert again.headers["Location"] == first.headers["Location"]
     assert again.headers["ETag"] == first.headers["ETag"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    assert calls == ["PutItem"]  # the claim that failed and returned the stored answer
+    # The claim that failed and returned the stored answer; the read that finds the user still.
+    assert calls == ["PutItem", "GetItem"]
     assert list(stored_users(dynamodb)) == [first.body["user_id"]]
     assert stored_emails(dynamodb) == {"ann@example.com": first.body["user_id"]}
+
+
+def test_a_key_whose_user_was_deleted_creates_the_user_anew(api: Api, dynamodb: Any) -> None:
+    body = {"user_id": "ann", "name": "Ann"}
+    first = api("POST", "/users", body=body, headers=KEY)
+    assert api("DELETE", "/users/ann").status == 204
+
+    again = api("POST", "/users", body=body, headers=KEY)
+    replay = api("POST", "/users", body=body, headers=KEY)
+
+    assert first.status == again.status == 201
+    assert "Idempotent-Replayed" not in again.headers  # created, not replayed: Location is live
+    assert api("GET", "/users/ann").status == 200
+    assert list(stored_users(dynamodb)) == ["ann"]
+    assert replay.headers["Idempotent-Replayed"] == "true"  # the key answers for the new user
+    assert replay.body == again.body
+    assert len(stored_keys(dynamodb)) == 1
 
 
 def test_the_key_record_expires_with_ttl_in_24_hours(api: Api, dynamodb: Any) -> None:

@@ -143,7 +143,6 @@ def test_date_parameters_take_iso_8601_dates_and_times(
         {"created_after": "yesterday"},
         {"created_before": "2026-13-01"},
         {"created_after": ""},
-        {"created_after": "2026-11-23", "id": "01"},
     ],
 )
 def test_bad_date_parameters_are_400(api: Api, query: dict[str, str]) -> None:
@@ -168,7 +167,7 @@ def test_a_token_continues_only_the_window_it_was_issued_for(api: Api) -> None:
 
     assert again.status == 200
     assert [u["user_id"] for u in again.body["items"]] == ["u05", "u04"]
-    assert other.status == 400
+    assert other.status == 422
     assert other.body["code"] == "invalid_next_token"
 
 

@@ -40,8 +40,8 @@ def test_valid_emails_are_stored_lower_case(email: str, stored: str) -> None:
         ".a@example.com",
         "a@-example.com",
         "a@example.c",
-        f"{'a' * 65}@example.com",
         f"a@{'b' * 250}.com",
+        f" {'a' * 242}@example.com",  # 255 characters as sent
     ],
 )
 def test_invalid_emails_are_rejected(email: str) -> None:

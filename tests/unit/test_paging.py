@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from users_api.errors import BadRequest
+from users_api.errors import BadRequest, UnprocessableContent
 from users_api.paging import PageTokens
 from users_api.users.repository import CREATED_KEY_PATTERN
 
@@ -26,7 +26,7 @@ def test_token_round_trips_with_its_window(key: str, after: str | None, before: 
 
 
 def test_token_from_another_stack_is_refused() -> None:
-    with pytest.raises(BadRequest) as raised:
+    with pytest.raises(UnprocessableContent) as raised:
         PageTokens("table-b", CREATED_KEY_PATTERN).decode(
             PageTokens("table-a", CREATED_KEY_PATTERN).encode(KEY)
         )
@@ -37,7 +37,7 @@ def test_token_for_another_window_is_refused() -> None:
     tokens = PageTokens("table-a", CREATED_KEY_PATTERN)
     token = tokens.encode(KEY, "2026-01-01T00:00:00.000Z", None)
 
-    with pytest.raises(BadRequest, match="other created_after/created_before"):
+    with pytest.raises(UnprocessableContent, match="other created_after/created_before"):
         tokens.decode(token)
 
 

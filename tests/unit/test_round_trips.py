@@ -41,13 +41,14 @@ def seeded(api: Api, calls: list[str]) -> Api:
             201,
             ["PutItem", "TransactWriteItems"],
         ),
-        # The same key and body again: the failed claim returns the stored answer.
+        # The same key and body again: the failed claim returns the stored answer, and one read
+        # finds the user it created still there (a replay never points at a 404).
         (
             "POST",
             "/users",
             {"body": {"user_id": "09", "name": "Replayed"}, "headers": KEY},
             201,
-            ["PutItem"],
+            ["PutItem", "GetItem"],
         ),
         ("GET", "/users", {"query": {"id": "01"}}, 200, ["GetItem"]),
         ("GET", "/users/01", {}, 200, ["GetItem"]),

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from users_api.routing import Components
+from users_api.rules import DEFAULT_PAGE_SIZE
 from users_api.users import schema
 
 
@@ -41,12 +42,13 @@ def _query_parameters() -> dict[str, dict[str, Any]]:
         entry: dict[str, Any] = {"schema": parameter}
         if description:
             entry["description"] = description
-        if field_schema.get("default") is not None:
-            entry["schema"]["default"] = field_schema["default"]
+        # No `default` in a parameter's schema: a generated client would send it on every call,
+        # also with `id` or `email`, which take no paging parameter. The description says it.
         parameters[name] = entry
-    parameters["limit"]["description"] = "Users per page"
+    parameters["limit"]["description"] = f"Users per page ({DEFAULT_PAGE_SIZE} when absent)"
     parameters["next_token"]["description"] = (
         "The previous page's `next_token`, with the same `created_after`/`created_before`"
+        " (a token of this shape that this API did not issue for them is a 422)"
     )
     return parameters
 

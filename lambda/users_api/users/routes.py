@@ -18,6 +18,7 @@ from users_api.errors import (
     HttpError,
     NotFound,
     PreconditionFailed,
+    UnprocessableContent,
     ValidationFailed,
 )
 from users_api.http import Request, Response, if_match_versions, json_response
@@ -121,6 +122,16 @@ def _invalid_query(name: str, message: str) -> ValidationFailed:
 # -- routes ------------------------------------------------------------------------------------
 
 
+def _replayed(replay: Replay) -> Response:
+    stored = replay.response
+    return Response(stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"})
+
+
+def _created_id(replay: Replay) -> str:
+    """The user_id of a replayed create's `Location` (`/users/<user_id>`)."""
+    return replay.response.headers.get("Location", "").rpartition("/")[2]
+
+
 @router.route(
     "POST",
     "/users",
@@ -133,7 +144,9 @@ def _invalid_query(name: str, message: str) -> ValidationFailed:
         description=(
             "`user_id` is generated when absent (with a JWT, it is the token's `sub`). With an"
             " `Idempotency-Key`, the same key and body again within 24 hours replays the first"
-            " answer (`Idempotent-Replayed: true`) and writes nothing."
+            " answer (`Idempotent-Replayed: true`) and writes nothing, while the user it created"
+            " exists; once that user is deleted, the key is forgotten and the request creates"
+            " anew."
         ),
         location="/users/{user_id}",
         etag="required",
@@ -161,13 +174,19 @@ def create_user(request: Request, services: Services) -> Response:
     if key is None:
         users.create(user)
         return created
+    body = fingerprint(request.body)
     try:
-        claim = services.idempotency.claim(who.principal, key, fingerprint(request.body))
+        claim = services.idempotency.claim(who.principal, key, body)
     except Replay as replay:
-        stored = replay.response
-        return Response(
-            stored.status, stored.body, {**stored.headers, "Idempotent-Replayed": "true"}
-        )
+        if users.get(_created_id(replay)) is not None:
+            return _replayed(replay)
+        # The user that answer created has been deleted since: a replay would send a Location
+        # that is a 404. The key is forgotten and this request creates the user anew.
+        services.idempotency.forget(replay.held)
+        try:
+            claim = services.idempotency.claim(who.principal, key, body)
+        except Replay as again:  # another request with the key re-created it meanwhile
+            return _replayed(again)
     answer = StoredResponse(
         created.status,
         created.body or "",
@@ -187,12 +206,14 @@ def create_user(request: Request, services: Services) -> Response:
     doc=Doc(
         "Read a user (?id=), look one up by email (?email=), or list users newest first",
         {200: "UserOrPage"},
-        errors=(404, 503),
+        errors=(404, 422, 503),
         query=("id", "email", "limit", "next_token", "created_after", "created_before"),
         description=(
-            "`id` or `email` selects one user and takes no other parameter; without them the"
-            " answer is one page of users, newest first, and `next_token` continues it. Listing"
-            " and lookup by email need the admin scope when authorization is on."
+            "Three uses, each with its own parameters: `id` reads one user; `email` looks one"
+            " up; `limit`, `next_token`, `created_after` and `created_before` (each optional)"
+            " list one page of users, newest first, and `next_token` continues it. Parameters"
+            " of two uses in one request are a 422 `invalid_query`. Listing and lookup by"
+            " email need the admin scope when authorization is on."
         ),
         etag="optional",
     ),
@@ -210,11 +231,13 @@ def get_or_list_users(request: Request, services: Services) -> Response:
         )
     paging = LIST_QUERY & query.keys()
     selectors = {"id", "email"} & query.keys()
+    # Each parameter is valid on its own (the document's schemas say so); two uses in one
+    # request are well formed but contradict each other: 422, as the document lists.
     if len(selectors) > 1:
-        raise BadRequest("Use either id or email, not both", code="invalid_query")
+        raise UnprocessableContent("Use either id or email, not both", code="invalid_query")
     if selectors and paging:
         combined = ", ".join(sorted(paging))
-        raise BadRequest(
+        raise UnprocessableContent(
             f"{selectors.pop()} selects one user and cannot be combined with {combined}",
             code="invalid_query",
         )
@@ -271,7 +294,13 @@ def _list_page(request: Request, services: Services) -> Response:
 @router.route(
     "GET",
     "/users/{user_id}",
-    doc=Doc("Read a user", {200: "User"}, errors=(404, 503), etag="required"),
+    doc=Doc(
+        "Read a user",
+        {200: "User"},
+        errors=(404, 503),
+        etag="required",
+        description="The user, and its version as `ETag` (send it as `If-Match` to change it).",
+    ),
 )
 def get_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
@@ -288,6 +317,10 @@ def get_user(request: Request, services: Services) -> Response:
         errors=(404, 409, 412, 503),
         headers=("If-Match",),
         etag="required",
+        description=(
+            "Sets the name and the email; an absent email removes it. With `If-Match`, only if"
+            " the user is still at that version (412 otherwise)."
+        ),
     ),
 )
 def replace_user(request: Request, services: Services) -> Response:
@@ -359,7 +392,13 @@ def _update(
 @router.route(
     "DELETE",
     "/users/{user_id}",
-    doc=Doc("Delete a user", {204: None}, errors=(404, 409, 412, 503), headers=("If-Match",)),
+    doc=Doc(
+        "Delete a user",
+        {204: None},
+        errors=(404, 409, 412, 503),
+        headers=("If-Match",),
+        description="With `If-Match`, only if the user is still at that version (412 otherwise).",
+    ),
 )
 def delete_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)

@@ -10,11 +10,14 @@ from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StringConstraints
 
+from users_api.paging import MAX_TOKEN_LENGTH, TOKEN_PATTERN
 from users_api.rules import (
     DEFAULT_PAGE_SIZE,
+    EMAIL_PATTERN,
     MAX_EMAIL_LENGTH,
     MAX_NAME_LENGTH,
     MAX_PAGE_SIZE,
+    NAME_PATTERN,
     USER_ID_PATTERN,
     check_name,
     normalise_email,
@@ -23,17 +26,28 @@ from users_api.rules import (
 from users_api.schema import input_model, output_model, patch_model
 from users_api.users.model import User
 
-UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN)]
+# Each type carries an example: documentation, and what schemathesis's examples phase sends.
+UserId = Annotated[str, StringConstraints(pattern=USER_ID_PATTERN), Field(examples=["01"])]
+# The schema's pattern is the check (rules.py): what the document says is what is enforced.
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
     AfterValidator(check_name),
+    Field(
+        description=f"1-{MAX_NAME_LENGTH} characters, no control characters; stored without"
+        " surrounding whitespace",
+        examples=["Joy"],
+        json_schema_extra={"pattern": NAME_PATTERN},
+    ),
 ]
-# The schema says what the check does: normalise_email accepts a dotted domain, lower-cases.
 Email = Annotated[
     str,
     AfterValidator(normalise_email),
-    Field(json_schema_extra={"format": "email", "maxLength": MAX_EMAIL_LENGTH}),
+    Field(
+        description=f"An address of at most {MAX_EMAIL_LENGTH} characters; stored trimmed and"
+        " lower-case, unique regardless of case",
+        examples=["joy@example.com"],
+        json_schema_extra={"pattern": EMAIL_PATTERN, "maxLength": MAX_EMAIL_LENGTH},
+    ),
 ]
 
 # The type of each rule a field of users.model.User names.
@@ -76,7 +90,21 @@ class UserOrPage(RootModel[UserModel | UserPage]):  # type: ignore[valid-type]
     """`GET /users`: one user (`?id=`, `?email=`) or a page of users."""
 
 
-Timestamp = Annotated[str, AfterValidator(normalise_timestamp)]
+# What normalise_timestamp reads (it also takes other ISO-8601 forms, e.g. without an offset).
+Timestamp = Annotated[
+    str,
+    AfterValidator(normalise_timestamp),
+    Field(
+        examples=["2026-11-01"],
+        json_schema_extra={"anyOf": [{"format": "date"}, {"format": "date-time"}]},
+    ),
+]
+# A token of the shape `next_token`s have; only the ones this API issued continue a listing.
+PageToken = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TOKEN_LENGTH),
+    Field(json_schema_extra={"pattern": TOKEN_PATTERN}),
+]
 
 
 class ListQuery(BaseModel):
@@ -88,11 +116,15 @@ class ListQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE
-    next_token: Annotated[str, StringConstraints(min_length=1, max_length=512)] | None = None
+    limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, examples=[2])] = DEFAULT_PAGE_SIZE
+    next_token: PageToken | None = None
     created_after: Timestamp | None = Field(
-        default=None, description="ISO-8601; users created at or after this time (inclusive)"
+        default=None,
+        description="A date (its midnight UTC) or an RFC 3339 date-time; users created at or"
+        " after it (inclusive)",
     )
     created_before: Timestamp | None = Field(
-        default=None, description="ISO-8601; users created before this time (exclusive)"
+        default=None,
+        description="A date (its midnight UTC) or an RFC 3339 date-time; users created before"
+        " it (exclusive)",
     )
