@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.tables import IDEMPOTENCY_TTL_ATTRIBUTE, LIST_INDEX, TABLES, TTL_ATTRIBUTES
+from tests.tables import DECLARED, IDEMPOTENCY_TTL_ATTRIBUTE, LIST_INDEX, TABLES, TTL_ATTRIBUTES
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
@@ -184,7 +184,25 @@ def test_iam_grants_exactly_the_calls_the_code_makes_on_exactly_these_arns(
             "dynamodb:DeleteItem",
         },
         ("WriteOwnLogs", f"{log_group_arn}:*"): {"logs:CreateLogStream", "logs:PutLogEvents"},
+        # A table added to the map since (a new resource) gets its entry's statements, no more.
+        **_other_tables_statements(outputs["tables"]),
     }
+
+
+# The users API's own tables, whose exact grants are written out above.
+USERS_API_TABLES = ("users", "emails", "idempotency")
+
+
+def _other_tables_statements(tables: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    granted: dict[tuple[str, str], set[str]] = {}
+    for key, entry in DECLARED.items():
+        if key in USERS_API_TABLES:
+            continue
+        arn = tables[key]["arn"]
+        granted[(entry["sid"], arn)] = set(entry["actions"])
+        for name, index in entry["indexes"].items():
+            granted[(index["sid"], f"{arn}/index/{name}")] = set(index["actions"])
+    return granted
 
 
 def test_log_groups_exist_with_the_retention(emulator_stack: EmulatorStack) -> None:
@@ -299,6 +317,11 @@ def test_dev_defaults_publish_parameters_and_a_dashboard_but_no_alarms(
         "/users-api/dev/emails_table": ("String", outputs["emails_table_name"]),
         "/users-api/dev/idempotency_table": ("String", outputs["idempotency_table_name"]),
         "/users-api/dev/function_name": ("String", outputs["function_name"]),
+        **{
+            f"/users-api/dev/{key}_table": ("String", outputs["tables"][key]["name"])
+            for key in DECLARED
+            if key not in USERS_API_TABLES
+        },
     }
     dashboard = emulator_stack.client("cloudwatch").get_dashboard(DashboardName=prefix)
     assert outputs["dashboard_name"] == prefix
