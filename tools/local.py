@@ -68,7 +68,7 @@ def preflight(host: str, emulator_port: int, api_port: int) -> None:
     """Everything that can be checked before starting anything."""
     if shutil.which("terraform") is None:
         raise LocalError(
-            "terraform is not on PATH: install Terraform >= 1.5 "
+            "terraform is not on PATH: install Terraform >= 1.11 "
             "(https://developer.hashicorp.com/terraform/install), then run make local again"
         )
     if not (REPO / "build" / "package").is_dir() or not (REPO / "build" / "package.json").is_file():

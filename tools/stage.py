@@ -414,7 +414,7 @@ class Stack:
     ) -> subprocess.CompletedProcess[str]:
         """Run `terraform <args>` in the staged directory; StackError unless its code is ok."""
         if shutil.which("terraform") is None:
-            raise StackError("terraform is not installed: install Terraform >= 1.5 and retry")
+            raise StackError("terraform is not installed: install Terraform >= 1.11 and retry")
         command = ["terraform", *args, "-no-color"]
         # Its own process group: a terminal's Ctrl-C reaches us, not terraform, and if we are
         # interrupted we stop terraform *and its provider* (killing terraform alone orphans it).
