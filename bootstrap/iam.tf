@@ -669,6 +669,26 @@ data "aws_iam_policy_document" "function_boundary" {
     resources = ["arn:${format(local.arn_region, "ssm")}:parameter/${var.name}/${each.key}/*"]
   }
 
+  # kms_key_enabled: Lambda decrypts the function's environment with the execution role's rights
+  # (the stack's CMK, tagged with the stack's Project and Environment; key ids are random).
+  statement {
+    sid       = "UseOwnKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = ["arn:${format(local.arn_region, "kms")}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Project"
+      values   = [var.name]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/Environment"
+      values   = [each.key]
+    }
+  }
+
   # X-Ray's Put* actions support no resource-level permissions.
   statement {
     sid       = "SendTraces"

@@ -11,8 +11,9 @@ What is shimmed, in the test only: the roles trust GitHub's OIDC provider, and t
 cannot play GitHub's token service, so each role's trust policy is extended for a moment with a
 statement trusting the emulator's administrator, who assumes it with sts:AssumeRole; the original
 trust policy is put back at once. The role's permissions are untouched. moto evaluates no
-`Condition` of an Allow (aws:RequestTag, iam:PermissionsBoundary...) and no permissions
-boundary: those narrowings are proven by reading, not here.
+`Condition` of an Allow (aws:RequestTag, iam:PermissionsBoundary...): those narrowings are proven
+by reading, not here. Permissions boundaries are evaluated: the function's role, created by the
+deploy role under the pipeline's boundary, must still reach its tables and (prod) its key.
 
 Every policy document the stacks render (the function's role and trust policy, the deploy, plan
 and boundary policies, the key and topic policies) is linted with parliament: no finding unless
@@ -59,6 +60,16 @@ SUPPRESSED: dict[tuple[str, str, str], str] = {
     ("aws_iam_role", "UNKNOWN_FEDERATION_SOURCE", "token.actions.githubusercontent.com"): (
         "GitHub's OIDC provider is the deploy and plan roles' purpose; parliament knows only "
         "Cognito, Amazon, Facebook and Google as federation sources"
+    ),
+    ("aws_kms_key", "RESOURCE_STAR", "kms:"): (
+        "in a key policy, Resource '*' is the key the policy is attached to"
+    ),
+    ("aws_kms_key", "UNKNOWN_CONDITION_FOR_ACTION", "kms:EncryptionContext:aws:logs:arn"): (
+        "CloudWatch Logs' documented key policy: kms:Describe* among the actions held to the "
+        "log groups' encryption context"
+    ),
+    ("aws_kms_key", "MISMATCHED_TYPE", "ArnEquals requires"): (
+        "CloudWatch Logs documents kms:EncryptionContext:aws:logs:arn with ArnEquals/ArnLike"
     ),
     ("aws_iam_role_policy", "UNKNOWN_CONDITION_FOR_ACTION", "kms:ResourceAliases"): (
         "AWS documents kms:ResourceAliases for kms:DescribeKey (2021); parliament's database "
