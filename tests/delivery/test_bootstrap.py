@@ -229,11 +229,15 @@ def test_role_policies_name_exact_actions_and_scope_every_wildcard_resource(
         # No "*" nor "service:*" nor "service:Get*": every action is spelled out.
         assert all(re.fullmatch(r"[a-z0-9-]+:[A-Za-z]+", action) for action in actions), actions
         if "*" in resources:
-            # Only for actions AWS authorises on no resource, and then held to the region.
+            # Only for actions AWS authorises on no resource, and then held to the region, or
+            # (creating a resource, e.g. kms:CreateKey) to the stack's own request tags.
             assert resources == ["*"]
-            assert statement["Condition"] == {"StringEquals": {"aws:RequestedRegion": REGION}}, (
-                statement["Sid"]
+            conditions = {k: v for test in statement["Condition"].values() for k, v in test.items()}
+            held_to_region = conditions.get("aws:RequestedRegion") == REGION
+            held_to_stack_tags = conditions.get("aws:RequestTag/Project") == "users-api" and (
+                "aws:RequestTag/Environment" in conditions
             )
+            assert held_to_region or held_to_stack_tags, statement["Sid"]
 
 
 @pytest.mark.slow
