@@ -88,7 +88,7 @@ test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECK
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
-	@$(TOOLS_ENV) $(PY) -m tools.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
+	@$(TOOLS_ENV) $(PY) -m tools.localaws.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
 
 # The token goes through the environment, not the command line (ps would show it).
 smoke: $(VENV)/.installed ## Smoke test a deployed API, cleaning up after itself: make smoke URL=<api_url> [TOKEN=<admin bearer token>] [AUTH=iam]
@@ -96,7 +96,7 @@ smoke: $(VENV)/.installed ## Smoke test a deployed API, cleaning up after itself
 	@SMOKE_TOKEN="$${TOKEN:-$$SMOKE_TOKEN}" $(PY) -m tools.smoke --url "$(URL)" $(if $(AUTH),--auth $(AUTH))
 
 token: $(VENV)/.installed ## Print a bearer token from `make local AUTH=jwt`: make token SUB=<user_id> [ADMIN=1]
-	@$(PY) -m tools.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
+	@$(PY) -m tools.localaws.bearer_token --sub "$(SUB)" $(if $(filter 1 yes true,$(ADMIN)),--admin)
 
 bench: $(VENV)/.installed ## Measure cold start (bytecode vs floor), warm overhead, round trips, package size, local throughput; writes docs/performance.md
 	@$(TOOLS_ENV) $(PY) -m tools.bench

@@ -310,7 +310,7 @@ resource "aws_lambda_function" "users_api" {
         local.lambda_package_manifest.architecture == var.lambda_architecture &&
         local.lambda_package_manifest.bytecode == tostring(var.lambda_bytecode)
       )
-      error_message = "The package was built for ${local.lambda_package_manifest.runtime}/${local.lambda_package_manifest.architecture} (bytecode ${local.lambda_package_manifest.bytecode}), but the function is ${var.lambda_runtime}/${var.lambda_architecture} (bytecode ${var.lambda_bytecode}): build it with this configuration's variables (package.tf does at every plan; offline, tools/stage.py)."
+      error_message = "The package was built for ${local.lambda_package_manifest.runtime}/${local.lambda_package_manifest.architecture} (bytecode ${local.lambda_package_manifest.bytecode}), but the function is ${var.lambda_runtime}/${var.lambda_architecture} (bytecode ${var.lambda_bytecode}): build it with this configuration's variables (package.tf does at every plan; offline, tools/localaws/stage.py)."
     }
 
     precondition {

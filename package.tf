@@ -1,5 +1,5 @@
 # The packaging seam: `terraform plan` builds the package (tools/build.py, run by the external
-# data source) and zips it. Offline tooling (tools/stage.py) puts tools/offline/package.tf in
+# data source) and zips it. Offline tooling (tools/localaws/stage.py) puts tools/localaws/offline/package.tf in
 # place of this file and versions.tf, whose archive and external providers cannot be fetched there.
 
 # Runs at every plan (and refresh): pip installs the wheels for the function's runtime and

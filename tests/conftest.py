@@ -11,8 +11,9 @@ what they need from it:
     emulator_stack.client("iam")   a boto3 client pointed at the emulator (test credentials/region)
     emulator_stack.state()         `terraform show -json` of the state
     emulator_stack.resource(addr)  one resource's attributes from the state file (instant)
-    emulator_stack.stack           the tools.stage.Stack (workdir, plan(), timings, ...)
-    emulator_stack.emulator        the tools.emulator.Emulator (env() for an SDK's AWS_* variables)
+    emulator_stack.stack           the tools.localaws.stage.Stack (workdir, plan(), timings, ...)
+    emulator_stack.emulator        the tools.localaws.emulator.Emulator (env() for an SDK's AWS_*
+    variables)
 
 Tests marked `destroys_stack` run last in the session (tests/infra/test_destroy.py destroys the
 stack and proves nothing is left); if none ran, the fixture's teardown destroys it. It needs the
@@ -32,13 +33,14 @@ from typing import Any
 
 import pytest
 
-from tools.bearer_token import process_alive
-from tools.emulator import Emulator, EmulatorError, free_port
-from tools.local import auth_variables
-from tools.oidc import LocalIssuer
-from tools.stage import STACKS_DIR, Stack, StackError
+from tools.localaws.bearer_token import process_alive
+from tools.localaws.emulator import Emulator, EmulatorError, free_port
+from tools.localaws.local import auth_variables
+from tools.localaws.oidc import LocalIssuer
+from tools.localaws.stage import STACKS_DIR, Stack, StackError
 
-# Processes the tests start (`python -m tools.local`) import the function's router as make local's
+# Processes the tests start (`python -m tools.localaws.local`) import the function's router as make
+# local's
 # do (tools/route_match.py): lambda/ on their import path.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     filter(
@@ -69,7 +71,7 @@ def stack_fixture(function: Any) -> Any:
 
 
 # The switched-on configurations (issue 11): their own names, so they share the emulator.
-# The rest of their variables are what `make local AUTH=jwt|iam` applies (tools.local).
+# The rest of their variables are what `make local AUTH=jwt|iam` applies (tools.localaws.local).
 JWT_AUDIENCE = "users-api-e2e"
 JWT_STACK_VARIABLES: dict[str, Any] = {"name": "users-jwt"}
 IAM_STACK_VARIABLES: dict[str, Any] = {"name": "users-iam"}
@@ -222,7 +224,7 @@ def front_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
 
 @pytest.fixture(scope="session")
 def oidc_issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalIssuer]:
-    """The local OIDC issuer on loopback (tools/oidc.py) that the JWT stack trusts."""
+    """The local OIDC issuer on loopback (tools/localaws/oidc.py) that the JWT stack trusts."""
     with LocalIssuer(tmp_path_factory.mktemp("oidc"), audience=[JWT_AUDIENCE]) as issuer:
         yield issuer
 

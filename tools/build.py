@@ -99,7 +99,8 @@ NOT_COMPILED = r"/pydantic/v1/"
 PYC_FLAGS_UNCHECKED_HASH = 0b01
 
 # What Terraform's data "external" (package.tf) sends: query key -> the variable it carries.
-# tools/stage.py sends the same query offline; tests/infra/test_static.py checks package.tf.
+# tools/localaws/stage.py sends the same query offline; tests/infra/test_static.py checks
+# package.tf.
 QUERY = {
     "runtime": "lambda_runtime",
     "architecture": "lambda_architecture",

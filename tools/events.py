@@ -7,7 +7,8 @@
     http_api_event("POST", "/users", json_body={"name": "Joy"}, headers={"If-Match": '"1"'})
     http_api_event("GET", "/users", query="limit=2&limit=3")       # the raw query string
 
-Used by the unit tests, the bench and the local front (tools/gateway.py), so all three send the
+Used by the unit tests, the bench and the local front (tools/localaws/gateway.py), so all three
+send the
 handler what API Gateway sends. The reference is AWS's example (tests/events/base.json) and the
 captured fixtures in tests/events/, which tests/unit/test_events.py compares it with:
 
@@ -17,7 +18,7 @@ captured fixtures in tests/events/, which tests/unit/test_events.py compares it 
   `cookies`, `queryStringParameters`, `pathParameters` and `body` left out when empty;
 - a body arrives as text only for text content types (`text/*`, `application/json`,
   `application/xml`, `application/javascript`; measured against AWS) and base64 otherwise;
-- `requestContext.authorizer` as given (the authorizers in tools/authorizers.py build it).
+- `requestContext.authorizer` as given (the authorizers in tools/localaws/authorizers.py build it).
 
 Standard library only: the local front imports it under any interpreter.
 """

@@ -11,7 +11,8 @@ python-hcl2 (PyPI, pinned) parses every .tf and .tfvars file of this repository.
 string literal as written (`'"users-api"'`), an expression wrapped in `${...}`, a block as a dict
 marked `__is_block__`, labels in quotes. `expression()` gives an attribute back as HCL text (what
 the README's tables show), `value()` as a Python value where it is a literal. Used by tools/docs.py
-(the Inputs/Outputs tables), tools/stage.py (a .tfvars file's values, variables' defaults) and
+(the Inputs/Outputs tables), tools/localaws/stage.py (a .tfvars file's values, variables' defaults)
+and
 tests/infra/test_static.py (package.tf's external program and query).
 """
 

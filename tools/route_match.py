@@ -2,7 +2,8 @@
 
 The function's router is the one implementation of "does `/users/{user_id}` match `/users/01`,
 and with which parameters" (decoded, non-empty segments: users_api.http.path_segments). The
-local front (tools/gateway_config.py), the contract checker (tests/contract.py) and the bench
+local front (tools/localaws/gateway_config.py), the contract checker (tests/contract.py) and the
+bench
 (tools/bench/cases.py) ask it through this module instead of keeping their own. API Gateway's
 additions stay with the local front: greedy `{proxy+}` paths, ANY, `$default`, and which route
 wins when several match.
@@ -25,7 +26,7 @@ try:
 except ModuleNotFoundError as error:
     raise ModuleNotFoundError(
         f"{error.name} not found: run the tools with lambda/ on the import path, e.g."
-        " PYTHONPATH=lambda python -m tools.local (make local does)"
+        " PYTHONPATH=lambda python -m tools.localaws.local (make local does)"
     ) from error
 
 

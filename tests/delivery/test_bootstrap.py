@@ -17,8 +17,8 @@ from urllib.parse import unquote
 import pytest
 from botocore.exceptions import ClientError
 
-from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Emulator
-from tools.stage import REPO, Stack, StackError
+from tools.localaws.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Emulator
+from tools.localaws.stage import REPO, Stack, StackError
 
 BOOTSTRAP = REPO / "bootstrap"
 REPOSITORY = "octo-org/users-api"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tools.stage import REPO
+from tools.localaws.stage import REPO
 
 SCRIPTS = REPO / ".github" / "scripts"
 

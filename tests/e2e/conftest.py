@@ -8,15 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tools.emulator import free_port
-from tools.gateway import LocalGateway, start_gateway
+from tools.localaws.emulator import free_port
+from tools.localaws.gateway import LocalGateway, start_gateway
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @contextlib.contextmanager
 def serve_stack(deployed: Any, **options: Any) -> Iterator[LocalGateway]:
-    """The local front (tools/gateway.py) for `deployed`'s own API on a free port, as `make local`
+    """The local front (tools/localaws/gateway.py) for `deployed`'s own API on a free port, as
+    `make local`
     serves it; `options` go to start_gateway (max_workers, log, ...)."""
     local = start_gateway(
         endpoint_url=deployed.endpoint,

@@ -1,8 +1,10 @@
 """Authorization end to end, as `make local AUTH=jwt` and `make local AUTH=iam` serve it: HTTP ->
-the local front enforcing what Terraform deployed (tools/authorizers.py) -> the function deciding
+the local front enforcing what Terraform deployed (tools/localaws/authorizers.py) -> the function
+deciding
 what the caller may do -> DynamoDB in the emulator.
 
-JWT: tokens from the session's local OIDC issuer (tools/oidc.py), which the JWT stack trusts.
+JWT: tokens from the session's local OIDC issuer (tools/localaws/oidc.py), which the JWT stack
+trusts.
 AWS_IAM: requests signed with botocore's SigV4Auth, and with curl --aws-sigv4 as the README shows.
 """
 
@@ -24,14 +26,14 @@ from botocore.credentials import Credentials
 from tests.conftest import JWT_AUDIENCE
 from tests.e2e.conftest import serve_stack
 from tests.e2e.test_local_stack import Client, Reply
-from tools.authorizers import INVALID_SECURITY_TOKEN, SIGNATURE_MISMATCH
-from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-from tools.gateway import LocalGateway
-from tools.oidc import access_token_claims, encode_jwt, generate_key
+from tools.localaws.authorizers import INVALID_SECURITY_TOKEN, SIGNATURE_MISMATCH
+from tools.localaws.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from tools.localaws.gateway import LocalGateway
+from tools.localaws.oidc import access_token_claims, encode_jwt, generate_key
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
-    from tools.oidc import LocalIssuer
+    from tools.localaws.oidc import LocalIssuer
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import FIGURES, serve_stack
-from tools.gateway import LocalGateway
+from tools.localaws.gateway import LocalGateway
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "schemathesis.toml"

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit
 import pytest
 
 from tests.e2e.conftest import serve_stack
-from tools.gateway import LocalGateway
+from tools.localaws.gateway import LocalGateway
 
 REPO = Path(__file__).resolve().parents[2]
 RUN = uuid.uuid4().hex[:8]

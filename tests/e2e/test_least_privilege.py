@@ -1,5 +1,6 @@
 """Least privilege proven by running: the emulator enforces IAM and the local runtime runs the
-function with its execution role's credentials (tools/emulator_iam.py, tools/runtime.py), so every
+function with its execution role's credentials (tools/localaws/emulator_iam.py,
+tools/localaws/runtime.py), so every
 DynamoDB call the handler makes is judged by the role's policy from iam.tf, table by table.
 
 The role and its policies are read and changed through the IAM API on the applied stack (no
@@ -18,7 +19,7 @@ import pytest
 
 from tests.e2e.conftest import serve_stack
 from tests.e2e.test_local_stack import Client
-from tools.gateway import LocalGateway
+from tools.localaws.gateway import LocalGateway
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""tools/local.py's checks, before it starts anything: fast, no emulator."""
+"""tools/localaws/local.py's checks, before it starts anything: fast, no emulator."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tools.emulator import free_port
+from tools.localaws.emulator import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +21,7 @@ def test_local_refuses_a_taken_api_port_and_says_how_to_pick_another() -> None:
             [
                 sys.executable,
                 "-m",
-                "tools.local",
+                "tools.localaws.local",
                 "--api-port",
                 str(port),
                 "--emulator-port",
@@ -43,7 +43,7 @@ def test_local_refuses_a_taken_api_port_and_says_how_to_pick_another() -> None:
 
 def test_local_without_terraform_says_how_to_install_it() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tools.local", "--api-port", str(free_port())],
+        [sys.executable, "-m", "tools.localaws.local", "--api-port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,

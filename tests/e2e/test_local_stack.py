@@ -2,7 +2,7 @@
 handler (under the function's Python) -> DynamoDB in the emulator, on the session's applied stack.
 
 The gateway is configured only from what Terraform deployed (routes, CORS, integration, the
-function's handler, environment, timeout and package), like tools/local.py does.
+function's handler, environment, timeout and package), like tools/localaws/local.py does.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import pytest
 
 from tests.contract import contract_for
 from tests.e2e.conftest import serve_stack
-from tools.emulator import free_port
-from tools.gateway import LocalGateway, start_gateway
-from tools.runtime import InitError, Interpreter
+from tools.localaws.emulator import free_port
+from tools.localaws.gateway import LocalGateway, start_gateway
+from tools.localaws.runtime import InitError, Interpreter
 
 REPO = Path(__file__).resolve().parents[2]
 ALLOWED_ORIGIN = "https://app.example.com"  # in the session stack's cors_allowed_origins
@@ -293,7 +293,8 @@ def test_package_built_for_another_python_fails_at_import_with_the_module_named(
         )
 
 
-# ------------------------------------------------------------- tools/local.py, whole lifecycle
+# ------------------------------------------------------------- tools/localaws/local.py, whole
+# lifecycle
 
 
 # `make local` itself, as a first-time user runs it; it pays for its own emulator, apply and
@@ -305,7 +306,7 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process(
     variables: str | None,
 ) -> None:
     api_port, emulator_port = free_port(), free_port()
-    command = [sys.executable, "-m", "tools.local", "--api-port", str(api_port)]
+    command = [sys.executable, "-m", "tools.localaws.local", "--api-port", str(api_port)]
     command += ["--emulator-port", str(emulator_port)]
     if variables:
         command += ["--vars", variables]
@@ -334,7 +335,7 @@ def test_make_local_serves_then_sigterm_destroys_and_leaves_no_process(
             # prod.tfvars: authorization = "JWT", served against the local issuer.
             assert client.request("GET", "/users/01").status == 401
             token = subprocess.run(
-                [sys.executable, "-m", "tools.bearer_token", "--sub", "01"],
+                [sys.executable, "-m", "tools.localaws.bearer_token", "--sub", "01"],
                 cwd=REPO,
                 capture_output=True,
                 text=True,

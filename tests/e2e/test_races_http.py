@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.e2e.conftest import serve_stack
-from tools.gateway import LocalGateway
+from tools.localaws.gateway import LocalGateway
 
 REPO = Path(__file__).resolve().parents[2]
 IF_MATCH_RACERS = 50

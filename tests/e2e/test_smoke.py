@@ -20,13 +20,13 @@ from urllib.request import Request, urlopen
 import pytest
 
 from tests.e2e.conftest import REPO, serve_stack
-from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, free_port
+from tools.localaws.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, free_port
 from tools.smoke import main
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
-    from tools.gateway import LocalGateway
-    from tools.oidc import LocalIssuer
+    from tools.localaws.gateway import LocalGateway
+    from tools.localaws.oidc import LocalIssuer
 
 pytestmark = pytest.mark.slow
 

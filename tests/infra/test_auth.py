@@ -13,7 +13,7 @@ from users_api.api import ROUTER
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
-    from tools.oidc import LocalIssuer
+    from tools.localaws.oidc import LocalIssuer
 
 pytestmark = pytest.mark.slow
 

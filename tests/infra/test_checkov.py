@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tools.stage import REPO
+from tools.localaws.stage import REPO
 
 CHECKOV = REPO / ".venv-checkov" / "bin" / "checkov"
 

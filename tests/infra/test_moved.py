@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tools.emulator import Emulator
-from tools.stage import REPO, RUNTIMES_JSON, Plan, Stack
+from tools.localaws.emulator import Emulator
+from tools.localaws.stage import REPO, RUNTIMES_JSON, Plan, Stack
 
 pytestmark = pytest.mark.slow
 

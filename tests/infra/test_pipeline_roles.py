@@ -4,7 +4,8 @@ bootstrap/ is applied once (as the emulator's administrator); then the default (
 (environments/prod.tfvars as written) configurations are applied, re-planned and destroyed with
 the credentials of that environment's DEPLOY role, and planned with the PLAN role's. The emulator
 judges every request by the role's policy (resource-level for DynamoDB, IAM roles, STS, S3 and
-SQS, action-level elsewhere: tools/emulator_iam.py), so a missing grant fails the apply, plan or
+SQS, action-level elsewhere: tools/localaws/emulator_iam.py), so a missing grant fails the apply,
+plan or
 destroy with the AccessDenied that names it.
 
 What is shimmed, in the test only: the roles trust GitHub's OIDC provider, and the emulator
@@ -30,9 +31,9 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
-from tools.emulator import ACCOUNT_ID, Emulator
-from tools.emulator_iam import LAMBDA_SERVICE_KEY
-from tools.stage import REPO, Stack, StackError
+from tools.localaws.emulator import ACCOUNT_ID, Emulator
+from tools.localaws.emulator_iam import LAMBDA_SERVICE_KEY
+from tools.localaws.stage import REPO, Stack, StackError
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ import pytest
 
 from tests.conftest import deployed_stack, stack_fixture
 from tests.tables import IDEMPOTENCY_TTL_ATTRIBUTE, LIST_INDEX
-from tools.emulator import ACCOUNT_ID, Emulator
-from tools.stage import REPO, StackError
+from tools.localaws.emulator import ACCOUNT_ID, Emulator
+from tools.localaws.stage import REPO, StackError
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack

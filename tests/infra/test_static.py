@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tools import build, hcl
-from tools.stage import (
+from tools.localaws.stage import (
     BUILD_PROGRAM,
     EXTERNAL_RESULT,
     REPO,
@@ -26,7 +26,7 @@ from tools.stage import (
 ROOT_TF = sorted(REPO.glob("*.tf"))
 PACKAGE_TF = REPO / "package.tf"
 VERSIONS_TF = REPO / "versions.tf"
-OFFLINE_PACKAGE_TF = REPO / "tools" / "offline" / "package.tf"
+OFFLINE_PACKAGE_TF = REPO / "tools" / "localaws" / "offline" / "package.tf"
 
 requires_terraform = pytest.mark.skipif(
     shutil.which("terraform") is None, reason="terraform is not installed"
@@ -36,7 +36,7 @@ requires_terraform = pytest.mark.skipif(
 @requires_terraform
 def test_terraform_files_are_formatted() -> None:
     result = subprocess.run(
-        ["terraform", "fmt", "-check", "-diff", "-no-color", ".", "tools/offline"],
+        ["terraform", "fmt", "-check", "-diff", "-no-color", ".", "tools/localaws/offline"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -150,7 +150,8 @@ def test_real_and_staged_roots_each_have_exactly_one_required_providers_block() 
 
 
 def test_offline_stand_in_runs_the_real_program_with_the_real_query() -> None:
-    """The seam: package.tf's data "external" and tools/stage.py run one program, one query."""
+    """The seam: package.tf's data "external" and tools/localaws/stage.py run one program, one
+    query."""
     external = hcl.blocks(PACKAGE_TF, "data")["external.lambda_package"]
     assert hcl.value(external["program"]) == [
         "python3",
@@ -159,7 +160,7 @@ def test_offline_stand_in_runs_the_real_program_with_the_real_query() -> None:
     ]
     query = {key: hcl.expression(raw) for key, raw in external["query"].items()}
     # Each key carries its variable as a string: as is, or through tostring() (which
-    # tools.stage.build_query mirrors for bools).
+    # tools.localaws.stage.build_query mirrors for bools).
     assert {key: re.sub(r"^tostring\((.*)\)$", r"\1", value) for key, value in query.items()} == {
         key: f"var.{variable}" for key, variable in build.QUERY.items()
     }
@@ -208,7 +209,7 @@ def test_supported_runtimes_are_one_list_for_terraform_the_build_and_the_docs() 
 
 def test_route_keys_are_read_from_openapi_json_and_written_nowhere() -> None:
     route_key = re.compile(r'"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /')
-    for path in [*ROOT_TF, *sorted((REPO / "tools" / "offline").glob("*.tf"))]:
+    for path in [*ROOT_TF, *sorted((REPO / "tools" / "localaws" / "offline").glob("*.tf"))]:
         assert not route_key.search(path.read_text()), f"{path.name} names a route key"
     main = (REPO / "main.tf").read_text()
     assert 'openapi      = jsondecode(file("${path.module}/openapi.json"))' in main

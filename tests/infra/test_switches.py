@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tools.stage import REPO
+from tools.localaws.stage import REPO
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack

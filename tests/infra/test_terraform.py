@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tools.stage import RUNTIMES_JSON, Stack
+from tools.localaws.stage import RUNTIMES_JSON, Stack
 
 if TYPE_CHECKING:
     from tests.conftest import EmulatorStack
-    from tools.stage import Plan
+    from tools.localaws.stage import Plan
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ FUNCTION = "aws_lambda_function.users_api"
 
 # Attributes the emulator does not store, so every plan against it wants to set them again.
 # Each is checked instead in the plan's JSON to hold the configured value (expected_gap_values).
-# None today: moto 5.2.5 drops a function's LoggingConfig, which tools/emulator_shims.py
+# None today: moto 5.2.5 drops a function's LoggingConfig, which tools/localaws/emulator_shims.py
 # (lambda_function_settings) now stores, since with `publish = true` the gap would publish a
 # version and move the alias on every plan.
 EMULATOR_GAPS: dict[tuple[str, str], str] = {}

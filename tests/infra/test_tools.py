@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.emulator import Emulator, EmulatorError, free_port
-from tools.stage import REPO, SERVICES, Stack, StackError, cli_config, emulator_override
+from tools.localaws.emulator import Emulator, EmulatorError, free_port
+from tools.localaws.stage import REPO, SERVICES, Stack, StackError, cli_config, emulator_override
 
 
 def test_emulator_refuses_a_taken_port_naming_it_and_the_fix() -> None:

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 from tests.infra.test_terraform import FUNCTION, unexpected_changes
-from tools.emulator import Emulator
-from tools.stage import REPO, Stack
+from tools.localaws.emulator import Emulator
+from tools.localaws.stage import REPO, Stack
 
 # One worker under pytest-xdist: clone A's apply is shared by the module's tests.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("fresh_clone")]

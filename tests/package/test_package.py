@@ -19,8 +19,8 @@ import pytest
 
 from tests.tables import create_tables
 from tools import build
-from tools.emulator import free_port
 from tools.events import http_api_event
+from tools.localaws.emulator import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_PY = ROOT / "tools" / "build.py"

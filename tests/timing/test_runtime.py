@@ -1,4 +1,4 @@
-"""tools/runtime.py's worker processes: real interpreters, real pipes, real timeouts.
+"""tools/localaws/runtime.py's worker processes: real interpreters, real pipes, real timeouts.
 
 The timing group: these spawn processes and wait on the function's timeout or on a busy pool, so
 they take seconds and lean on the machine's speed; they run in `make test` after the unit tests
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.runtime import (
+from tools.localaws.runtime import (
     FunctionSpec,
     InitError,
     Interpreter,

@@ -1,6 +1,8 @@
-"""The local front's route authorization (tools/authorizers.py), as API Gateway enforces it.
+"""The local front's route authorization (tools/localaws/authorizers.py), as API Gateway enforces
+it.
 
-JWT: tokens from the local issuer's key (tools/oidc.py), its discovery document and JWKS served
+JWT: tokens from the local issuer's key (tools/localaws/oidc.py), its discovery document and JWKS
+served
 to the authorizer in-process; the clock is injected, so expiry needs no waiting. AWS_IAM:
 requests signed by botocore's SigV4Auth at a fixed time, checked at another fixed time.
 """
@@ -27,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from joserfc.jwk import RSAKey
 from moto import mock_aws
 
-from tools.authorizers import (
+from tools.localaws.authorizers import (
     INVALID_SECURITY_TOKEN,
     JWKS_REFETCH_INTERVAL_S,
     SIGNATURE_MISMATCH,
@@ -41,9 +43,9 @@ from tools.authorizers import (
     load_route_authorizations,
     render_claim,
 )
-from tools.emulator import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
-from tools.gateway_http import HttpRequest
-from tools.oidc import (
+from tools.localaws.emulator import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
+from tools.localaws.gateway_http import HttpRequest
+from tools.localaws.oidc import (
     DISCOVERY_PATH,
     LocalIssuer,
     access_token_claims,

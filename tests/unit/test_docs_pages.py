@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tools.gateway import DocsPages, swagger_ui_dir
+from tools.localaws.gateway import DocsPages, swagger_ui_dir
 
 
 def test_swagger_ui_5_assets_are_installed_with_the_dev_requirements() -> None:
@@ -46,7 +46,7 @@ def test_other_paths_are_left_to_the_api() -> None:
 
 
 def test_make_local_banner_names_the_docs_url() -> None:
-    from tools.local import ready_banner
+    from tools.localaws.local import ready_banner
 
     banner = ready_banner("http://127.0.0.1:3000", "http://127.0.0.1:4566", 12.0)
 

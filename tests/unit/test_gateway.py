@@ -1,4 +1,5 @@
-"""The local API Gateway (tools/gateway.py) and Lambda runtime (tools/runtime.py), no emulator.
+"""The local API Gateway (tools/localaws/gateway.py) and Lambda runtime
+(tools/localaws/runtime.py), no emulator.
 
 Route selection, the payload-2.0 event against AWS's documented example, response mapping and CORS
 are pure functions; the gateway's error answers use a stand-in pool; the runtime runs a stand-in
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tools.gateway import (
+from tools.localaws.gateway import (
     ApiConfig,
     CorsConfig,
     Gateway,
@@ -36,8 +37,8 @@ from tools.gateway import (
     match_route,
     package_sha256,
 )
-from tools.gateway_http import SERVE_KWARGS, serve
-from tools.runtime import (
+from tools.localaws.gateway_http import SERVE_KWARGS, serve
+from tools.localaws.runtime import (
     InitError,
     InvokeResult,
     PoolBusyError,

@@ -1,4 +1,5 @@
-"""`make local AUTH=none|jwt|iam` (tools/local.py): the variables each mode applies and what the
+"""`make local AUTH=none|jwt|iam` (tools/localaws/local.py): the variables each mode applies and
+what the
 banner tells the user; the modes themselves are applied and served in tests/infra/test_auth.py
 and tests/e2e/test_auth_local.py with these same variables."""
 
@@ -10,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.local import AUTH_MODES, LocalError, LocalStack, auth_variables, ready_banner
-from tools.oidc import LocalIssuer
+from tools.localaws.local import AUTH_MODES, LocalError, LocalStack, auth_variables, ready_banner
+from tools.localaws.oidc import LocalIssuer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -56,7 +57,7 @@ def test_unknown_mode_is_refused() -> None:
     with pytest.raises(LocalError, match="--auth must be one of none, jwt, iam"):
         LocalStack("127.0.0.1", 1, 2, 1, auth="oauth")
     result = subprocess.run(
-        [sys.executable, "-m", "tools.local", "--auth", "oauth"],
+        [sys.executable, "-m", "tools.localaws.local", "--auth", "oauth"],
         capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 2

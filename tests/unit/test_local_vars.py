@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tools import local, stage
+from tools.localaws import local, stage
 
 REPO = Path(__file__).resolve().parents[2]
 PROD = REPO / "environments" / "prod.tfvars"

@@ -1,4 +1,4 @@
-"""The local OIDC issuer (tools/oidc.py) over loopback HTTP, and `make token`."""
+"""The local OIDC issuer (tools/localaws/oidc.py) over loopback HTTP, and `make token`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from urllib.request import urlopen
 
 import pytest
 
-from tools import bearer_token as token_tool
-from tools.authorizers import JwtAuthorizer, fetch_json
-from tools.oidc import (
+from tools.localaws import bearer_token as token_tool
+from tools.localaws.authorizers import JwtAuthorizer, fetch_json
+from tools.localaws.oidc import (
     DISCOVERY_PATH,
     JWKS_PATH,
     STATE_FILE,

@@ -33,7 +33,7 @@ from werkzeug.wsgi import get_input_stream
 
 from tools import build
 from tools.bench.cases import COLD_READ, COLD_WRITE, FUNCTION_ENV, SDK_ENV, USER_ITEM
-from tools.gateway_http import SERVE_KWARGS, QuietHandler
+from tools.localaws.gateway_http import SERVE_KWARGS, QuietHandler
 
 BENCH_DIR = build.DEFAULT_OUT / "bench"
 READ_TARGET = 0.85

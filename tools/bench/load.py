@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.bench.report import percentile, progress
-from tools.stage import LOCAL_DIR
+from tools.localaws.stage import LOCAL_DIR
 
 MIX = (("get", 60), ("list", 10), ("create", 15), ("patch", 15))
 SEED_USERS = 50
@@ -133,9 +133,9 @@ def run_load(url: str, seconds: float, concurrency: int, warmup_s: float = 3.0) 
 
 def measure_local(seconds: float, concurrency: int) -> dict[str, Any]:
     """Start the emulator, apply the Terraform, serve it with the local gateway, load it, stop."""
-    from tools.emulator import Emulator, free_port
-    from tools.gateway import start_gateway
-    from tools.stage import Stack
+    from tools.localaws.emulator import Emulator, free_port
+    from tools.localaws.gateway import start_gateway
+    from tools.localaws.stage import Stack
 
     emulator = Emulator(port=free_port(), log_path=LOCAL_DIR / "bench-emulator.log")
     stack: Stack | None = None

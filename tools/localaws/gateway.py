@@ -10,7 +10,8 @@ does with a Lambda proxy integration and payload format 2.0:
   function's own CORS headers are ignored, as API Gateway does when CORS is configured);
 - the event as AWS documents it (lower-case headers, repeated headers and query keys comma-joined,
   cookies, path parameters, requestContext with a fresh request id, base64 for non-text bodies);
-- route authorization (tools/authorizers.py): each route's AuthorizationType, authorizer and
+- route authorization (tools/localaws/authorizers.py): each route's AuthorizationType, authorizer
+  and
   scopes read from the emulator; JWT and AWS_IAM enforced as API Gateway does (401/403 with its
   bodies, preflights never authorized), the result passed on as `requestContext.authorizer`;
 - the response, including the simplified format (no statusCode -> 200 JSON), cookies -> Set-Cookie,
@@ -22,10 +23,12 @@ does with a Lambda proxy integration and payload format 2.0:
 Made of: gateway_http (werkzeug serves; API Gateway's header quota, payload limit and error
 shape on top), gateway_config (what the emulator holds; route selection with the router's
 matcher), gateway_cors, gateway_integration (event in, response out), gateway_docs (/docs, not
-API Gateway), and tools/authorizers.py. This module is the request's path through them, and the
+API Gateway), and tools/localaws/authorizers.py. This module is the request's path through them,
+and the
 assembly. Where it differs from API Gateway: connections are not kept alive, HTTP/1.1 only.
 
-Run by tools/local.py; `PYTHONPATH=lambda python -m tools.gateway --help` serves an
+Run by tools/localaws/local.py; `PYTHONPATH=lambda python -m tools.localaws.gateway --help` serves
+an
 already-applied stack.
 """
 
@@ -47,10 +50,10 @@ from typing import Any, TextIO
 
 from werkzeug.serving import BaseWSGIServer
 
-from tools.authorizers import Denial, Grant
-from tools.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
 from tools.events import new_request_id
-from tools.gateway_config import (
+from tools.localaws.authorizers import Denial, Grant
+from tools.localaws.emulator import ACCESS_KEY_ID, SECRET_ACCESS_KEY
+from tools.localaws.gateway_config import (
     ApiConfig,
     Integration,
     Route,
@@ -62,9 +65,9 @@ from tools.gateway_config import (
     package_sha256,
     unpack_package,
 )
-from tools.gateway_cors import CorsConfig
-from tools.gateway_docs import DocsPages, swagger_ui_dir
-from tools.gateway_http import (
+from tools.localaws.gateway_cors import CorsConfig
+from tools.localaws.gateway_docs import DocsPages, swagger_ui_dir
+from tools.localaws.gateway_http import (
     MAX_BODY_BYTES,
     SERVE_KWARGS,
     HttpRequest,
@@ -72,13 +75,13 @@ from tools.gateway_http import (
     gateway_error,
     serve,
 )
-from tools.gateway_integration import (
+from tools.localaws.gateway_integration import (
     MalformedResponseError,
     build_event,
     internal_server_error,
     map_response,
 )
-from tools.runtime import (
+from tools.localaws.runtime import (
     FunctionSpec,
     InitError,
     Interpreter,

@@ -1,6 +1,6 @@
 """A local OIDC issuer on loopback: `make local AUTH=jwt` and the tests need no identity provider.
 
-    python -m tools.oidc [--port 0] [--state-dir .local/oidc]     # serve until Ctrl-C
+    python -m tools.localaws.oidc [--port 0] [--state-dir .local/oidc]     # serve until Ctrl-C
 
 It has its own RSA signing key and serves what an OIDC provider publishes and API Gateway's JWT
 authorizer reads:
@@ -9,10 +9,11 @@ authorizer reads:
     GET <issuer>/.well-known/jwks.json               the public signing key as a JWK set
 
 Its state lives in `.local/oidc/`: `signing-key.pem` (the private key, kept across runs) and
-`issuer.json` (the issuer URL, key id, audience, admin scope), so `python -m tools.bearer_token`
+`issuer.json` (the issuer URL, key id, audience, admin scope), so `python -m
+tools.localaws.bearer_token`
 can mint tokens for the running issuer from another process.
 
-    from tools.oidc import LocalIssuer
+    from tools.localaws.oidc import LocalIssuer
 
     with LocalIssuer(state_dir) as issuer:          # binds 127.0.0.1:<free port>, writes the state
         issuer.url                                   # "http://127.0.0.1:<port>" (the iss claim)
@@ -44,9 +45,9 @@ from joserfc.jwk import RSAKey
 from joserfc.util import urlsafe_b64decode, urlsafe_b64encode
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from tools.gateway_http import QuietHandler
+from tools.localaws.gateway_http import QuietHandler
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 STATE_DIR = REPO / ".local" / "oidc"
 STATE_FILE = "issuer.json"
 KEY_FILE = "signing-key.pem"
@@ -112,7 +113,8 @@ def encode_jwt(header: Mapping[str, Any], claims: Mapping[str, Any], key: RSAKey
 
 @dataclass(frozen=True)
 class IssuerState:
-    """What `tools.bearer_token` needs to mint a token the running issuer's JWKS verifies."""
+    """What `tools.localaws.bearer_token` needs to mint a token the running issuer's JWKS
+    verifies."""
 
     issuer: str
     kid: str
@@ -291,7 +293,7 @@ class LocalIssuer:
             return
         server.shutdown()
         server.server_close()
-        # The state names a server that is gone: tools.bearer_token must not mint for it.
+        # The state names a server that is gone: tools.localaws.bearer_token must not mint for it.
         with contextlib.suppress(FileNotFoundError, ValueError, KeyError):
             if IssuerState.load(self.state_dir).issuer == self.url:
                 (self.state_dir / STATE_FILE).unlink()
@@ -325,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with issuer:
         print(f"OIDC issuer {issuer.url} (audience {', '.join(issuer.audience)})", file=sys.stderr)
-        print("tokens: python -m tools.bearer_token --sub <id> [--admin]", file=sys.stderr)
+        print("tokens: python -m tools.localaws.bearer_token --sub <id> [--admin]", file=sys.stderr)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

@@ -1,15 +1,18 @@
 """IAM enforcement in the emulator: who the local credentials are, and what moto 5.2.5 cannot name.
 
-tools/emulator.py starts moto_server with INITIAL_NO_AUTH_ACTION_COUNT=0, so from the first request
+tools/localaws/emulator.py starts moto_server with INITIAL_NO_AUTH_ACTION_COUNT=0, so from the
+first request
 every call is signed by a known principal and judged by that principal's IAM policies. moto checks
-the action everywhere; these named shims (installed by tools/emulator_shims.py) fill the gaps:
+the action everywhere; these named shims (installed by tools/localaws/emulator_shims.py) fill the
+gaps:
 
 - `iam_principals`: two IAM users exist from the start. `test` (keys `test`/`test`, the documented
   credentials of `make local`) has an inline `Action: *, Resource: *` policy: an administrator, so
   a person's curl, boto3 and the Terraform of the tests keep working. `lambda.amazonaws.com` (keys
   `local-lambda-service`/`local-lambda-service`) stands in for the Lambda service: it may only call
   sts:AssumeRole, and only roles whose trust policy names the Service principal
-  `lambda.amazonaws.com` let it in (`iam_trust_principals`). tools/runtime.py uses it to get the
+  `lambda.amazonaws.com` let it in (`iam_trust_principals`). tools/localaws/runtime.py uses it to
+  get the
   function's execution-role credentials, as Lambda does. Any other access key is refused
   (InvalidClientTokenId); AWS has no such users, they are this emulator's stand-ins.
 - `iam_signature_of_empty_bodies`: moto checks the signature of a request without a body (a REST
@@ -55,10 +58,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tools.emulator import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
+from tools.localaws.emulator import ACCESS_KEY_ID, ACCOUNT_ID, SECRET_ACCESS_KEY
 
 ADMINISTRATOR = "test"
-# The Lambda service's stand-in: only tools/runtime.py uses these keys, to assume execution roles.
+# The Lambda service's stand-in: only tools/localaws/runtime.py uses these keys, to assume
+# execution roles.
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 LAMBDA_SERVICE_KEY = "local-lambda-service"
 # What `resource` is when moto could not name it (see iam_action_level_elsewhere).

@@ -1,12 +1,13 @@
 """`make local`: the whole stack on this machine, in the foreground, until Ctrl-C or SIGTERM.
 
-    PYTHONPATH=lambda .venv/bin/python -m tools.local --emulator-port 4566 --api-port 3000
+    PYTHONPATH=lambda .venv/bin/python -m tools.localaws.local --emulator-port 4566 --api-port 3000
 
 1. checks what it needs (terraform, the built package, free ports);
 2. starts the AWS emulator (moto's server) on 127.0.0.1:<emulator-port>;
-3. applies the project's own Terraform to it from a staged copy (tools/stage.py);
-4. serves the deployed API on http://127.0.0.1:<api-port> as API Gateway would (tools/gateway.py),
-   running the deployed package's handler under the function's Python (tools/runtime.py);
+3. applies the project's own Terraform to it from a staged copy (tools/localaws/stage.py);
+4. serves the deployed API on http://127.0.0.1:<api-port> as API Gateway would
+(tools/localaws/gateway.py),
+   running the deployed package's handler under the function's Python (tools/localaws/runtime.py);
 5. prints the URL and example curls.
 
 `--vars FILE` (make local VARS=environments/prod.tfvars) applies an environment's variables as
@@ -14,7 +15,8 @@ written — deletion protection, alarms, capacity, authorization included — an
 cannot work here, saying so: a JWT issuer becomes the local one. Its authorization decides the
 mode unless --auth is given. On shutdown, deletion protection is turned off before the destroy.
 
-`--auth jwt` (make local AUTH=jwt) first starts a local OIDC issuer on loopback (tools/oidc.py)
+`--auth jwt` (make local AUTH=jwt) first starts a local OIDC issuer on loopback
+(tools/localaws/oidc.py)
 and applies with authorization = "JWT" trusting it; `make token SUB=<id> [ADMIN=1]` prints a
 token. `--auth iam` (make local AUTH=iam) applies with authorization = "AWS_IAM": sign requests
 with the emulator's credentials (curl --aws-sigv4 "aws:amz:us-east-1:execute-api" --user
@@ -40,13 +42,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from tools.emulator import Emulator, EmulatorError, port_in_use
-from tools.gateway import LocalGateway, start_gateway
-from tools.oidc import LocalIssuer
-from tools.runtime import InitError
-from tools.stage import Stack, StackError, tfvars_literals
+from tools.localaws.emulator import Emulator, EmulatorError, port_in_use
+from tools.localaws.gateway import LocalGateway, start_gateway
+from tools.localaws.oidc import LocalIssuer
+from tools.localaws.runtime import InitError
+from tools.localaws.stage import Stack, StackError, tfvars_literals
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 LOCAL_DIR = REPO / ".local"
 STACK_NAME = "local"

@@ -12,11 +12,13 @@ Each environment runs with its function's EXECUTION ROLE's credentials, as on La
 starts a worker, the pool calls STS AssumeRole on the role (`FunctionSpec.role`) as the Lambda
 service. The emulator enforces IAM, so every DynamoDB call the handler makes is judged by the
 role's policy (iam.tf). "As the Lambda service" means with the keys of the emulator's stand-in
-for the principal `lambda.amazonaws.com` (tools/emulator_iam.py), which the role's trust policy
+for the principal `lambda.amazonaws.com` (tools/localaws/emulator_iam.py), which the role's trust
+policy
 admits exactly as AWS's would admit Lambda; nothing else about the role is bypassed. A spec
 without a role (the runtime's own tests, no emulator) gets fixed placeholder credentials.
 
-This file is also the worker's program (`python -P tools/runtime.py --worker`): keep its imports to
+This file is also the worker's program (`python -P tools/localaws/runtime.py --worker`): keep its
+imports to
 the standard library, since the function's interpreter has nothing else.
 """
 
@@ -199,7 +201,7 @@ def execution_role_credentials(spec: FunctionSpec, endpoint_url: str) -> dict[st
         return None
     import boto3  # host side only: the worker's interpreter has no boto3 of its own here
 
-    from tools.emulator_iam import LAMBDA_SERVICE_KEY
+    from tools.localaws.emulator_iam import LAMBDA_SERVICE_KEY
 
     sts = boto3.client(
         "sts",
@@ -709,5 +711,8 @@ def worker_main() -> int:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--worker"]:
         sys.exit(worker_main())
-    print("usage: runtime.py --worker (started by tools/gateway.py, not by hand)", file=sys.stderr)
+    print(
+        "usage: runtime.py --worker (started by tools/localaws/gateway.py, not by hand)",
+        file=sys.stderr,
+    )
     sys.exit(2)

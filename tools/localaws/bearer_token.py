@@ -1,12 +1,13 @@
 """Print a bearer token from the local OIDC issuer that `make local AUTH=jwt` runs.
 
-    python -m tools.bearer_token --sub 01            # make token SUB=01
-    python -m tools.bearer_token --sub ops --admin   # make token SUB=ops ADMIN=1 (admin scope)
-    python -m tools.bearer_token --sub 01 --expires-in 60
+    python -m tools.localaws.bearer_token --sub 01            # make token SUB=01
+    python -m tools.localaws.bearer_token --sub ops --admin   # make token SUB=ops ADMIN=1 (admin
+    scope)
+    python -m tools.localaws.bearer_token --sub 01 --expires-in 60
 
     curl -H "Authorization: Bearer $(make -s token SUB=01)" http://127.0.0.1:3000/users/01
 
-The token is signed with the issuer's key from `.local/oidc/` (tools/oidc.py), carries its
+The token is signed with the issuer's key from `.local/oidc/` (tools/localaws/oidc.py), carries its
 issuer and first audience, `sub` = the user_id the caller acts as, and expires after
 --expires-in seconds (default one hour). Exit code 1 with one line saying what to do when no
 local issuer is running.
@@ -20,7 +21,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.oidc import STATE_DIR, STATE_FILE, IssuerState, load_or_create_key, mint
+from tools.localaws.oidc import STATE_DIR, STATE_FILE, IssuerState, load_or_create_key, mint
 
 
 class TokenError(Exception):

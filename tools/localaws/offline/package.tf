@@ -1,5 +1,5 @@
 # Offline stand-in for package.tf and versions.tf: the external and archive providers cannot be
-# fetched here, so tools/stage.py runs the same program with the same query (tools.build.QUERY),
+# fetched here, so tools/localaws/stage.py runs the same program with the same query (tools.build.QUERY),
 # writes its result to build/external-result.json and zips the tree as archive_file does; this
 # file only reads them. Its terraform block is versions.tf's without those two providers.
 

@@ -1,12 +1,13 @@
 """moto's server on loopback, as the AWS emulator for the Terraform tests and `make local`.
 
-It runs moto_server through tools/emulator_shims.py, which adds the few APIs the Terraform
+It runs moto_server through tools/localaws/emulator_shims.py, which adds the few APIs the Terraform
 needs and moto lacks (each shim named and described there), with IAM enforced: requests must be
 signed by a principal the emulator knows and are judged by its policies. The credentials below
-(`test`/`test`) are an administrator; tools/emulator_iam.py says which services are evaluated
+(`test`/`test`) are an administrator; tools/localaws/emulator_iam.py says which services are
+evaluated
 per resource and which per action.
 
-    from tools.emulator import Emulator, EmulatorError, free_port
+    from tools.localaws.emulator import Emulator, EmulatorError, free_port
 
     with Emulator(port=4566) as emulator:      # starts moto_server, waits until it answers
         emulator.endpoint                      # "http://127.0.0.1:4566"
@@ -38,10 +39,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO / ".local"
 
-# The emulator's administrator (an IAM user it creates at start, tools/emulator_iam.py): the
+# The emulator's administrator (an IAM user it creates at start, tools/localaws/emulator_iam.py):
+# the
 # conventional fake credentials, never real. IAM is enforced, so other keys are refused.
 REGION = "us-east-1"
 ACCESS_KEY_ID = "test"
@@ -73,8 +75,9 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def _moto_server_command() -> list[str]:
-    # moto_server with the shims for the APIs it lacks (tools/emulator_shims.py), run from REPO.
-    return [sys.executable, "-m", "tools.emulator_shims"]
+    # moto_server with the shims for the APIs it lacks (tools/localaws/emulator_shims.py), run from
+    # REPO.
+    return [sys.executable, "-m", "tools.localaws.emulator_shims"]
 
 
 class Emulator:
@@ -144,7 +147,8 @@ class Emulator:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # own process group: stop() kills all of it
                     cwd=REPO,
-                    # IAM enforced from the first request (moto's switch; tools/emulator_iam.py).
+                    # IAM enforced from the first request (moto's switch;
+                    # tools/localaws/emulator_iam.py).
                     env={
                         **os.environ,
                         "PYTHONUNBUFFERED": "1",

@@ -1,4 +1,4 @@
-"""CORS as an HTTP API answers it, for the local front (tools/gateway.py).
+"""CORS as an HTTP API answers it, for the local front (tools/localaws/gateway.py).
 
 API Gateway answers a preflight (OPTIONS with Origin and Access-Control-Request-Method) itself
 from the API's cors_configuration, adds the CORS headers to the integration's responses and drops

@@ -1,4 +1,5 @@
-"""HTTP for the local front (tools/gateway.py): werkzeug serves, we add API Gateway's limits.
+"""HTTP for the local front (tools/localaws/gateway.py): werkzeug serves, we add API Gateway's
+limits.
 
 werkzeug's threaded server parses the request line, the headers and chunked bodies (a negative,
 non-hex or truncated chunk size and a chunk without its CRLF are errors there, not ours), and

@@ -1,4 +1,4 @@
-"""Route authorization as an HTTP API enforces it, for the local front (tools/gateway.py).
+"""Route authorization as an HTTP API enforces it, for the local front (tools/localaws/gateway.py).
 
 Each route carries AuthorizationType NONE, JWT or AWS_IAM (and, for JWT, an authorizer and
 optional AuthorizationScopes); `load_route_authorizations` reads them from the emulator, and
@@ -54,7 +54,7 @@ from joserfc import jws
 from joserfc.errors import BadSignatureError, JoseError, UnsupportedAlgorithmError
 from joserfc.jwk import KeySet, RSAKey
 
-from tools.oidc import DISCOVERY_PATH, RSA_ALGORITHMS
+from tools.localaws.oidc import DISCOVERY_PATH, RSA_ALGORITHMS
 
 NONE = "NONE"
 JWT = "JWT"
@@ -82,7 +82,7 @@ INVALID_SECURITY_TOKEN = "The security token included in the request is invalid.
 
 
 class Request(Protocol):
-    """What authorization reads of a request (tools.gateway.HttpRequest has it)."""
+    """What authorization reads of a request (tools.localaws.gateway.HttpRequest has it)."""
 
     method: str
     headers: list[tuple[str, str]]

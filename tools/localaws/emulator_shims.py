@@ -1,7 +1,8 @@
 """moto_server with small, named shims for the AWS APIs this project's Terraform needs and moto
-5.2.5 lacks. tools/emulator.py runs it in place of moto_server:
+5.2.5 lacks. tools/localaws/emulator.py runs it in place of moto_server:
 
-    python -m tools.emulator_shims -H 127.0.0.1 -p 4566      # same arguments as moto_server
+    python -m tools.localaws.emulator_shims -H 127.0.0.1 -p 4566      # same arguments as
+    moto_server
 
 Each shim fills one gap, as close to AWS's documented behaviour as the provider needs, and
 nothing more; `SHIMS` names them (the README's testing notes list them with the gaps that are
@@ -25,7 +26,8 @@ checked in the plan instead):
   (Create/Get/DeleteDeploymentConfig, refusing to delete one a group uses), deletes applications
   and groups, and returns a group's alarms as created. No deployment shifts traffic here.
 
-IAM is enforced: tools/emulator_iam.py holds those shims (the local principals, trust policies,
+IAM is enforced: tools/localaws/emulator_iam.py holds those shims (the local principals, trust
+policies,
 and which services are evaluated resource-level and which action-level).
 """
 
@@ -39,7 +41,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-from tools import emulator_iam
+from tools.localaws import emulator_iam
 
 # us-east-1's hosted zone of regional API Gateway endpoints (AWS's documented value).
 APIGATEWAY_REGIONAL_ZONE_ID = "Z1UJRXOUMOOFQ8"

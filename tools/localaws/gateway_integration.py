@@ -1,5 +1,5 @@
 """The Lambda proxy integration, payload format 2.0: the event a request becomes, and the HTTP
-response a function's result becomes, as API Gateway maps them (for tools/gateway.py).
+response a function's result becomes, as API Gateway maps them (for tools/localaws/gateway.py).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from tools.events import http_api_event
-from tools.gateway_config import RouteMatch
-from tools.gateway_http import HttpRequest, HttpResponse, gateway_error
+from tools.localaws.gateway_config import RouteMatch
+from tools.localaws.gateway_http import HttpRequest, HttpResponse, gateway_error
 
 # -------------------------------------------------------------------------------- request -> event
 

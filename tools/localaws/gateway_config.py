@@ -17,12 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.authorizers import RouteAuthorization, emulator_principals, load_route_authorizations
-from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
-from tools.emulator import ACCOUNT_ID as EMULATOR_ACCOUNT_ID
-from tools.gateway_cors import CorsConfig
+from tools.localaws.authorizers import (
+    RouteAuthorization,
+    emulator_principals,
+    load_route_authorizations,
+)
+from tools.localaws.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from tools.localaws.emulator import ACCOUNT_ID as EMULATOR_ACCOUNT_ID
+from tools.localaws.gateway_cors import CorsConfig
+from tools.localaws.runtime import FunctionSpec
 from tools.route_match import match_template, segments
-from tools.runtime import FunctionSpec
 
 # The HTTP API's own limit on an integration (timeout_milliseconds defaults to and caps at 30 s).
 DEFAULT_INTEGRATION_TIMEOUT_MS = 30_000
@@ -164,7 +168,8 @@ def load_api(
 ) -> ApiConfig:
     """Read an HTTP API (the only one, or the one with this id or name) from apigatewayv2.
 
-    AWS_IAM routes accept signatures made with the emulator's credentials (tools/emulator.py).
+    AWS_IAM routes accept signatures made with the emulator's credentials
+    (tools/localaws/emulator.py).
     """
     apis = [a for a in apigw.get_apis().get("Items", []) if a.get("ProtocolType") == "HTTP"]
     if api_id:

@@ -1,11 +1,12 @@
 """The project's own Terraform, applied against the AWS emulator from a staged copy.
 
-Used by the infrastructure tests (tests/conftest.py) and by `make local` (tools/local.py). The
+Used by the infrastructure tests (tests/conftest.py) and by `make local` (tools/localaws/local.py).
+The
 root's `.terraform/` and `terraform.tfstate` are never touched: everything happens in
 `.local/stacks/<name>/`, which holds
 
 - the root `*.tf` files, copied unchanged, except `package.tf` and `versions.tf`, replaced by
-  `tools/offline/package.tf` (the external and archive providers cannot be fetched here: it
+  `tools/localaws/offline/package.tf` (the external and archive providers cannot be fetched here: it
   stands in for package.tf's data sources and versions.tf's terraform block),
   `lambda/runtimes.json` (lambda_runtime's validation reads it) and `openapi.json` (the routes);
 - `build/external-result.json`: what package.tf's data "external" returns, from the same program
@@ -23,7 +24,7 @@ root's `.terraform/` and `terraform.tfstate` are never touched: everything happe
 
 API (stable; progress lines go to stderr, each prefixed "==> "):
 
-    from tools.stage import Stack, StackError
+    from tools.localaws.stage import Stack, StackError
 
     stack = Stack(endpoint="http://127.0.0.1:4566", name="local")
     stack.stage({"name": "x"})          # (re)write the staged directory, build, zip; -> Path
@@ -59,7 +60,8 @@ the caller is interrupted mid-step (KeyboardInterrupt or any exception), terrafo
 provider process is left behind. `stack.zip_path` is the deployed zip, `stack.build_result` the
 build's result.
 
-`python -m tools.stage --endpoint URL [--name N] {stage,init,apply,plan,destroy}` runs one step
+`python -m tools.localaws.stage --endpoint URL [--name N] {stage,init,apply,plan,destroy}` runs one
+step
 by hand.
 """
 
@@ -81,13 +83,13 @@ from typing import Any
 
 from tools import docs, hcl
 from tools.build import QUERY, write_zip
-from tools.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
+from tools.localaws.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO / ".local"
 STACKS_DIR = LOCAL_DIR / "stacks"
 PLUGIN_CACHE_DIR = LOCAL_DIR / "terraform-plugin-cache"
-OFFLINE_PACKAGE_TF = REPO / "tools" / "offline" / "package.tf"
+OFFLINE_PACKAGE_TF = REPO / "tools" / "localaws" / "offline" / "package.tf"
 # package.tf's data "external" program, relative to the root module; the interpreter is python3.
 BUILD_PROGRAM = ("tools/build.py", "--external")
 RUNTIMES_JSON = "lambda/runtimes.json"
@@ -241,7 +243,7 @@ def emulator_override(endpoint: str, credentials: Mapping[str, str] | None = Non
         f"    {service:<{width}} = {_hcl_string(endpoint)}" for service in SERVICES
     )
     return f"""\
-# Written by tools/stage.py: the staged copy talks to the AWS emulator, never to AWS.
+# Written by tools/localaws/stage.py: the staged copy talks to the AWS emulator, never to AWS.
 provider "aws" {{
   region                      = "{REGION}"
   access_key                  = {_hcl_string(creds["AWS_ACCESS_KEY_ID"])}
@@ -262,9 +264,12 @@ provider "aws" {{
 def cli_config(mirror: str | None) -> str:
     """A CLI config installing hashicorp/aws from `mirror` (when given), anything else directly."""
     if mirror is None:
-        return "# Written by tools/stage.py: no provider mirror, providers from the registry.\n"
+        return (
+            "# Written by tools/localaws/stage.py: no provider mirror, providers from the"
+            " registry.\n"
+        )
     return f"""\
-# Written by tools/stage.py: hashicorp/aws from the local mirror, anything else directly.
+# Written by tools/localaws/stage.py: hashicorp/aws from the local mirror, anything else directly.
 provider_installation {{
   filesystem_mirror {{
     path    = {_hcl_string(mirror)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.gateway_http import HttpResponse
+from tools.localaws.gateway_http import HttpResponse
 
 DOCS_PATH = "/docs"
 _DOCS_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
