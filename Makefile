@@ -85,7 +85,7 @@ check: lint typecheck ## The inner loop, under a minute: lint, types and the uni
 	@$(PY) -m pytest tests/unit -q -n 2 -p no:cacheprovider
 
 test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
-	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
 	@$(TOOLS_ENV) $(PY) -m tools.localaws.local --emulator-port $(EMULATOR_PORT) --api-port $(API_PORT) $(if $(AUTH),--auth $(AUTH)) $(if $(VARS),--vars $(VARS))
