@@ -84,7 +84,11 @@ browser: ## Install headless Chromium for the /docs browser test (apt, once)
 check: lint typecheck ## The inner loop, under a minute: lint, types and the unit tests (no emulator, no Terraform)
 	@$(PY) -m pytest tests/unit -q -n 2 -p no:cacheprovider
 
-test: build lint typecheck browser $(NODE_TOOLS)/node_modules/.installed $(CHECKOV_VENV)/.installed ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+# The installs (pip, checkov's pip, npm, apt) wait on the network and the disk more than on the
+# CPU: they run side by side, then the checks, then pytest.
+test: ## Install, build, lint, type-check and run every test (unit, Terraform against the emulator, end-to-end)
+	@$(MAKE) --no-print-directory -j4 $(VENV)/.installed $(CHECKOV_VENV)/.installed $(NODE_TOOLS)/node_modules/.installed browser
+	@$(MAKE) --no-print-directory -j3 build lint typecheck
 	@$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 local: build ## Run the whole stack locally (AUTH=none|jwt|iam, VARS=environments/<env>.tfvars): emulator, terraform apply, API on http://127.0.0.1:$(API_PORT)
