@@ -789,6 +789,22 @@ data "aws_iam_policy_document" "plan" {
     }
   }
 
+  # Gradual deploys (codedeploy.tf): the application, its deployment config and group.
+  statement {
+    sid = "ReadCodeDeploy"
+    actions = [
+      "codedeploy:GetApplication",
+      "codedeploy:GetDeploymentConfig",
+      "codedeploy:GetDeploymentGroup",
+      "codedeploy:ListTagsForResource",
+    ]
+    resources = flatten([for prefix in values(local.stack_prefixes) : [
+      "arn:${format(local.arn_region, "codedeploy")}:application:${prefix}",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentconfig:${prefix}-*",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentgroup:${prefix}/${prefix}-live",
+    ]])
+  }
+
   statement {
     sid = "ReadAlarmsAndDashboards"
     actions = [
