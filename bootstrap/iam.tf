@@ -413,6 +413,12 @@ data "aws_iam_policy_document" "deploy" {
 
     condition {
       test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+
+    condition {
+      test     = "StringEquals"
       variable = "aws:RequestTag/Project"
       values   = [var.name]
     }
