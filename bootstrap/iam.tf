@@ -413,6 +413,12 @@ data "aws_iam_policy_document" "deploy" {
 
     condition {
       test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [local.region]
+    }
+
+    condition {
+      test     = "StringEquals"
       variable = "aws:RequestTag/Project"
       values   = [var.name]
     }
@@ -867,6 +873,22 @@ data "aws_iam_policy_document" "plan" {
       variable = "aws:RequestedRegion"
       values   = [local.region]
     }
+  }
+
+  # Gradual deploys (codedeploy.tf): the application, its deployment config and group.
+  statement {
+    sid = "ReadCodeDeploy"
+    actions = [
+      "codedeploy:GetApplication",
+      "codedeploy:GetDeploymentConfig",
+      "codedeploy:GetDeploymentGroup",
+      "codedeploy:ListTagsForResource",
+    ]
+    resources = flatten([for prefix in values(local.stack_prefixes) : [
+      "arn:${format(local.arn_region, "codedeploy")}:application:${prefix}",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentconfig:${prefix}-*",
+      "arn:${format(local.arn_region, "codedeploy")}:deploymentgroup:${prefix}/${prefix}-live",
+    ]])
   }
 
   statement {
