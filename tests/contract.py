@@ -10,7 +10,8 @@ the JWT and AWS_IAM documents are checked without credentials.
 What stays ours is what openapi-core does not do or what is this API's own:
 - which operation a request reached: the router's matcher (tools.route_match.most_specific,
   decoded segments, `/users/me` before `/users/{id}`) picks the template, handed to openapi-core
-  as the request's `path_pattern`;
+  as the request's `path_pattern` (its own finder also prefers fewer variables, but matches the
+  raw path: `/users/a%20b`, `/users//01` are the router's to decide);
 - a path the document does not have must be the function's 404 `route_not_found`, a method the
   path does not have its 405 `method_not_allowed` with `Allow`: both are written as two more
   operations in a copy of the document, so openapi-core checks them like the rest;
@@ -126,8 +127,8 @@ class Contract:
 
 @cache
 def contract_for(mode: str) -> Contract:
-    """The contract of the document the function serves in authorization `mode` (one per mode:
-    openapi-core reads and checks the document once)."""
+    """The contract of the document the function serves in authorization `mode`, made once per
+    mode (openapi-core's reading of the document and its validators are reused)."""
     from users_api import openapi
     from users_api.api import INFO, ROUTER
 
