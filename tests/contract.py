@@ -1,58 +1,84 @@
-"""Is a response one the OpenAPI document allows? Status, headers and body, by JSON Schema.
+"""Is a response one the OpenAPI document allows? Checked by openapi-core.
 
 `Contract(document).violations(method, path, status, headers, body)` lists what is wrong (empty
-when the response is documented): the status must be one of the operation's responses, every
-required header present and each documented header's value valid, the body valid against the
-response's schema with the documented content type. A path the document does not have must be
-the function's 404; a method the path does not have, its 405 with `Allow`.
+when the response is documented). openapi-core's response validator does the protocol: the
+status must be one of the operation's responses, every required header present and each
+documented header's value valid, the body of the documented content type and valid against its
+schema. It validates the response only — never the request's parameters or its `security` — so
+the JWT and AWS_IAM documents are checked without credentials.
 
-Used by the unit tests' `Api` client (tests/unit/conftest.py): every response the suite sees is
-checked, so the document cannot drift from what the function answers.
+What stays ours is what openapi-core does not do or what is this API's own:
+- which operation a request reached: the router's matcher (tools.route_match.most_specific,
+  decoded segments, `/users/me` before `/users/{id}`) picks the template, handed to openapi-core
+  as the request's `path_pattern` (its own finder also prefers fewer variables, but matches the
+  raw path: `/users/a%20b`, `/users//01` are the router's to decide);
+- a path the document does not have must be the function's 404 `route_not_found`, a method the
+  path does not have its 405 `method_not_allowed` with `Allow`: both are written as two more
+  operations in a copy of the document, so openapi-core checks them like the rest;
+- HEAD is GET without the body (RFC 9110 §9.3.2): checked as GET, and any body is a violation;
+- a body where the response documents none (a 204's) is a violation: openapi-core ignores it.
+
+Used by the unit tests' `Api` client (tests/unit/conftest.py) and the HTTP suites (tests/e2e):
+every response they see is checked, so the document cannot drift from what the function answers.
 """
 
 from __future__ import annotations
 
-import json
+import copy
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from openapi_core import Config, OpenAPI
+from openapi_core.testing import MockRequest, MockResponse
+from openapi_core.validation.response.exceptions import InvalidHeader, MissingData
 
 from tools.route_match import most_specific
 
-DOCUMENT_URI = "urn:users-api:openapi"
+# The function's answers where the document has no operation, as operations of their own.
+NO_ROUTE = "/(route_not_found)"
+NO_METHOD = "/(method_not_allowed)"
 
 
-def _pointer(*parts: str) -> str:
-    return "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+def _no_operation(document: Mapping[str, Any]) -> dict[str, Any]:
+    """`document` with NO_ROUTE's 404 and NO_METHOD's 405 (with `Allow`), both `Error`s."""
+    has_error = "Error" in document.get("components", {}).get("schemas", {})
+    error = {"$ref": "#/components/schemas/Error"} if has_error else {"type": "object"}
+
+    def answer(status: str, code: str, **extra: Any) -> dict[str, Any]:
+        schema = {"allOf": [error, {"properties": {"code": {"const": code}}}]}
+        content = {"application/json": {"schema": schema}}
+        responses = {status: {"description": code, "content": content, **extra}}
+        return {"get": {"responses": responses}}
+
+    allow = {"Allow": {"required": True, "schema": {"type": "string", "minLength": 1}}}
+    extended = copy.deepcopy(dict(document))
+    extended["paths"] = {
+        **extended["paths"],
+        NO_ROUTE: answer("404", "route_not_found"),
+        NO_METHOD: answer("405", "method_not_allowed", headers=allow),
+    }
+    return extended
+
+
+def _messages(error: Exception) -> list[str]:
+    """openapi-core's error as lines: one per JSON Schema error where there are any."""
+    cause = error.__cause__
+    subject = f"header {error.name}" if isinstance(error, InvalidHeader) else "body"
+    lines = []
+    for schema_error in getattr(cause, "schema_errors", None) or ():
+        at = "/".join(str(part) for part in schema_error.absolute_path)
+        lines.append(f"{subject}{f' at {at}' if at else ''}: {schema_error.message}")
+    return lines or [str(cause or error)]
 
 
 class Contract:
     def __init__(self, document: Mapping[str, Any]) -> None:
         self.document = document
-        self._registry: Registry[Any] = Registry().with_resource(
-            DOCUMENT_URI, Resource.from_contents(dict(document), default_specification=DRAFT202012)
-        )
-
-    def _validator(self, pointer: str) -> Draft202012Validator:
-        return Draft202012Validator({"$ref": f"{DOCUMENT_URI}#/{pointer}"}, registry=self._registry)
-
-    def _node(self, parts: tuple[str, ...]) -> tuple[Mapping[str, Any], tuple[str, ...]]:
-        """The document's node at `parts`, following `$ref`s (and where it really is)."""
-        node: Mapping[str, Any] = self.document
-        for part in parts:
-            node = node[part]
-        while "$ref" in node:
-            parts = tuple(
-                p.replace("~1", "/").replace("~0", "~") for p in node["$ref"][2:].split("/")
-            )
-            node = self.document
-            for part in parts:
-                node = node[part]
-        return node, parts
+        # The document is validated as a document by tests/unit/test_openapi.py; here a part of
+        # one is enough (tests/unit/test_contract.py writes paths only).
+        no_check = Config(spec_validator_cls=None)
+        self._openapi = OpenAPI.from_dict(_no_operation(document), config=no_check)
 
     def violations(
         self,
@@ -62,88 +88,47 @@ class Contract:
         headers: Mapping[str, str],
         body: str | bytes | None,
     ) -> list[str]:
-        lowered = {k.lower(): v for k, v in headers.items()}
         method = method.upper()
         head = method == "HEAD"
-        # The router's matcher, and the most specific path (`/users/me` before `/users/{id}`).
-        found = most_specific(self.document["paths"], path)
-        template = found[0] if found else None
-        if template is None:
-            if status != 404:
-                return [f"{method} {path}: undocumented path answered {status}, not 404"]
-            return self._check_response(
-                ("components", "responses", "NotFound"), f"{method} {path}", lowered, body, head
-            )
-        item = self.document["paths"][template]
         operation_method = "get" if head else method.lower()
-        if operation_method not in item:
-            if status != 405:
-                return [f"{method} {path}: undocumented method answered {status}, not 405"]
-            return self._method_not_allowed(f"{method} {path}", lowered, body, head)
-        responses = item[operation_method]["responses"]
-        where = f"{method} {template} -> {status}"
-        if str(status) not in responses:
-            return [f"{where}: status not documented (documented: {', '.join(responses)})"]
-        parts = ("paths", template, operation_method, "responses", str(status))
-        return self._check_response(parts, where, lowered, body, head)
-
-    def _method_not_allowed(
-        self, where: str, headers: Mapping[str, str], body: str | bytes | None, head: bool
-    ) -> list[str]:
-        """A 405 (no operation documents it: its method has none): `Allow` and an `Error`."""
-        problems = [] if headers.get("allow") else [f"{where}: 405 without Allow"]
-        if head:
-            return problems
-        try:
-            value = json.loads(body or b"")
-        except ValueError:
-            return [*problems, f"{where}: body is not JSON: {body!r:.200}"]
-        validator = self._validator(_pointer("components", "schemas", "Error"))
-        return problems + [f"{where}: body: {e.message}" for e in validator.iter_errors(value)]
-
-    def _check_response(
-        self,
-        parts: tuple[str, ...],
-        where: str,
-        headers: Mapping[str, str],
-        body: str | bytes | None,
-        head: bool,
-    ) -> list[str]:
-        response, parts = self._node(parts)
-        problems: list[str] = []
-        for name, header in response.get("headers", {}).items():
-            value = headers.get(name.lower())
-            if value is None:
-                if header.get("required"):
-                    problems.append(f"{where}: required header {name} is missing")
-                continue
-            header_pointer = _pointer(*parts, "headers", name, "schema")
-            for error in self._validator(header_pointer).iter_errors(value):
-                problems.append(f"{where}: header {name}={value!r}: {error.message}")
-        content = response.get("content")
-        if head or not body:
-            if content and not head:
-                problems.append(f"{where}: documented with a body, answered none")
-            return problems
-        if not content:
-            return [*problems, f"{where}: documented without a body, answered {body!r:.200}"]
-        media = (headers.get("content-type") or "").split(";")[0].strip()
-        if media not in content:
-            return [*problems, f"{where}: content type {media!r} is not one of {list(content)}"]
-        try:
-            value = json.loads(body)
-        except ValueError:
-            return [*problems, f"{where}: body is not JSON: {body!r:.200}"]
-        schema_pointer = _pointer(*parts, "content", media, "schema")
-        for error in self._validator(schema_pointer).iter_errors(value):
-            location = "/".join(str(p) for p in error.absolute_path) or "(body)"
-            problems.append(f"{where}: body at {location}: {error.message}")
+        found = most_specific(self.document["paths"], path)
+        if found is None:
+            template, where = NO_ROUTE, f"{method} {path} (no such path: the 404 route_not_found)"
+            operation_method = "get"
+        elif operation_method not in self.document["paths"][found[0]]:
+            template, where = NO_METHOD, f"{method} {path} (no such method: the 405 with Allow)"
+            operation_method = "get"
+        else:
+            template, where = found[0], f"{method} {found[0]} -> {status}"
+        data = body.encode() if isinstance(body, str) else body or b""
+        lowered = {k.lower(): v for k, v in headers.items()}
+        request = MockRequest("http://localhost", operation_method, path, path_pattern=template)
+        response = MockResponse(
+            b"" if head else data, status, lowered, content_type=lowered.get("content-type", "")
+        )
+        problems = [
+            f"{where}: {line}"
+            for error in self._openapi.iter_response_errors(request, response)
+            if not (head and isinstance(error, MissingData))
+            for line in _messages(error)
+        ]
+        if head and data:
+            problems.append(f"{where}: a HEAD answer has no body, answered {data!r:.200}")
+        elif data and not self._may_have_body(template, operation_method, status):
+            problems.append(f"{where}: documented without a body, answered {data!r:.200}")
         return problems
+
+    def _may_have_body(self, template: str, method: str, status: int) -> bool:
+        """False when the response is documented without content (an undocumented status is
+        openapi-core's to report)."""
+        response = self._openapi.spec / "paths" / template / method / "responses" / str(status)
+        return not response.exists() or "content" in response
 
 
 @cache
 def contract_for(mode: str) -> Contract:
-    """The contract of the document the function serves in authorization `mode`."""
+    """The contract of the document the function serves in authorization `mode`, made once per
+    mode (openapi-core's reading of the document and its validators are reused)."""
     from users_api import openapi
     from users_api.api import INFO, ROUTER
 
