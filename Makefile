@@ -35,8 +35,7 @@ $(VENV)/.installed: requirements-dev.txt requirements-lambda.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ is required ($(PYTHON) is $$($(PYTHON) -V 2>&1))"; exit 1; }
 	@echo "==> creating $(VENV) and installing pinned dev requirements"
 	@$(PYTHON) -m venv $(VENV)
-	@# --no-compile: Python compiles what is imported when it is first imported, not every module.
-	@$(VENV)/bin/pip install -q --no-compile --disable-pip-version-check -r requirements-dev.txt
+	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requirements
@@ -45,7 +44,7 @@ venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requiremen
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	@echo "==> creating $(CHECKOV_VENV) and installing pinned checkov"
 	@$(PYTHON) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/pip install -q --no-compile --disable-pip-version-check -r requirements-checkov.txt
+	@$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
 	@touch $@
 
 checkov: $(CHECKOV_VENV)/.installed ## Scan the Terraform with checkov (0 failed checks; skips are inline)
