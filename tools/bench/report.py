@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools import docs
-
-PAGE = docs.DOCS / "performance.md"
+# Not tools.docs: that reads HCL (python-hcl2), and the warm bench imports this module under the
+# function's own Python, which has the package's dependencies only.
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "performance.md"
 
 
 @dataclass
@@ -84,6 +84,8 @@ def percentile(values: list[float], fraction: float) -> float:
 
 def write_page(report: Report, page: Path = PAGE) -> None:
     """Replace the figures between page's `<!-- BEGIN bench -->` / `<!-- END bench -->` markers."""
+    from tools import docs
+
     page.write_text(
         docs.replace_between(page.read_text(), "bench", render_markdown(report), page.name)
     )
