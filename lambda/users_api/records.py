@@ -79,15 +79,12 @@ class Record:
         return cls._fields
 
     @classmethod
-    def key_name(cls) -> str:
-        return next(name for name, role in cls.fields() if role == KEY)
-
-    @classmethod
-    def writable_fields(cls) -> list[dataclasses.Field[Any]]:
+    def declared(cls, *roles: str) -> list[dataclasses.Field[Any]]:
+        """The declared fields with one of these roles, in order."""
         return [
             f
             for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-            if f.metadata.get(ROLE) == WRITABLE
+            if f.metadata.get(ROLE, SERVER) in roles
         ]
 
     def as_json(self) -> dict[str, Any]:
@@ -107,6 +104,11 @@ class Record:
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         values = {name: value(item[name]) for name, _ in cls.fields() if name in item}
         return cls(**values)
+
+
+def optional(field: dataclasses.Field[Any]) -> bool:
+    """A field declared `optional` (None when absent; a merge patch's null removes it)."""
+    return field.default is None
 
 
 def now_iso() -> str:

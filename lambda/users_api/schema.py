@@ -11,7 +11,6 @@ OpenAPI document do.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any, TypeVar, get_type_hints
 
@@ -19,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic.json_schema import SkipJsonSchema
 
 from users_api.errors import ValidationFailed
-from users_api.records import KEY, ROLE, SERVER, WRITABLE, Record
+from users_api.records import KEY, ROLE, SERVER, WRITABLE, Record, optional
 
 Rules = Mapping[str, Any]
 
@@ -49,29 +48,17 @@ class Patch(Input):
         return {field: getattr(self, field) for field in self.model_fields_set}
 
 
-def _fields(record: type[Record], *roles: str) -> list[dataclasses.Field[Any]]:
-    return [
-        f
-        for f in dataclasses.fields(record)  # type: ignore[arg-type]
-        if f.metadata.get(ROLE, SERVER) in roles
-    ]
-
-
-def _optional(field: dataclasses.Field[Any]) -> bool:
-    return field.default is None
-
-
 def input_model(
     record: type[Record], rules: Rules, name: str, doc: str, *, with_key: bool = False
 ) -> type[Input]:
     """The body of a create (`with_key`: the client may choose the key) or a replace."""
     definitions: dict[str, Any] = {}
-    for field in _fields(record, KEY, WRITABLE):
+    for field in record.declared(KEY, WRITABLE):
         kind = rules[field.metadata["rule"]]
         if field.metadata[ROLE] == KEY:
             if with_key:
                 definitions[field.name] = (kind | None, None)
-        elif _optional(field):
+        elif optional(field):
             definitions[field.name] = (kind | None, None)
         else:
             definitions[field.name] = (kind, ...)
@@ -85,10 +72,10 @@ def patch_model(record: type[Record], rules: Rules, name: str, doc: str) -> type
     unlisted_null: Any = SkipJsonSchema[None]  # type: ignore[misc]  # pydantic's marker
     definitions: dict[str, Any] = {
         field.name: (
-            rules[field.metadata["rule"]] | (None if _optional(field) else unlisted_null),
+            rules[field.metadata["rule"]] | (None if optional(field) else unlisted_null),
             None,
         )
-        for field in _fields(record, WRITABLE)
+        for field in record.declared(WRITABLE)
     }
     return create_model(name, __base__=Patch, __doc__=doc, **definitions)
 
@@ -97,12 +84,12 @@ def output_model(record: type[Record], rules: Rules, name: str, doc: str) -> typ
     """The record as routes answer it (`Record.as_json`): the key by its rule, the rest by type."""
     hints = get_type_hints(record)
     definitions: dict[str, Any] = {}
-    for field in dataclasses.fields(record):  # type: ignore[arg-type]
+    for field in record.declared(KEY, WRITABLE, SERVER):
         role = field.metadata.get(ROLE, SERVER)
         if role == KEY:
             definitions[field.name] = (rules[field.metadata["rule"]], ...)
         elif role == WRITABLE:
-            default = None if _optional(field) else ...
+            default = None if optional(field) else ...
             definitions[field.name] = (hints[field.name], default)
         else:
             description = field.metadata.get("description") or None

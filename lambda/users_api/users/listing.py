@@ -14,9 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from users_api.dynamo import Dynamo, Unavailable, attempts
-from users_api.users.model import CREATED_KEY, SHARD_KEY, User
+from users_api.users.model import CREATED_KEY, SHARD_KEY, USER_KEY, User
 
-USER_KEY: Final = "user_id"
 LIST_SHARDS: Final = 4
 
 

@@ -20,6 +20,7 @@ from users_api.records import Record, key, server, writable
 # The users table's key schema and its list index (the Terraform `tables` map declares the same).
 TABLE: Final = "users"
 EMAILS_TABLE: Final = "emails"
+USER_KEY: Final = "user_id"
 SHARD_KEY: Final = "list_shard"
 CREATED_KEY: Final = "created_key"
 

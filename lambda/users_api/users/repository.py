@@ -45,9 +45,8 @@ from users_api.dynamo import (
 from users_api.paging import PageTokens
 from users_api.records import attribute, now_iso
 from users_api.users.listing import ListWindow, UserListing, shard_of
-from users_api.users.model import CREATED_KEY, EMAILS_TABLE, SHARD_KEY, TABLE, User
+from users_api.users.model import CREATED_KEY, EMAILS_TABLE, SHARD_KEY, TABLE, USER_KEY, User
 
-USER_KEY: Final = "user_id"
 EMAIL_KEY: Final = "email"
 # `<created_at>#<user_id>`, as User.created_key writes it: what a page token may carry.
 CREATED_KEY_PATTERN: Final = re.compile(

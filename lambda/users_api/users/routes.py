@@ -24,7 +24,7 @@ from users_api.errors import (
 from users_api.http import Request, Response, if_match_versions, json_response
 from users_api.idempotency import REPLAYED_HEADERS, Replay, StoredResponse, fingerprint
 from users_api.idempotency import is_valid_key as is_valid_idempotency_key
-from users_api.records import now_iso
+from users_api.records import WRITABLE, now_iso, optional
 from users_api.routing import Components, Doc, Router
 from users_api.rules import INVALID_EMAIL, USER_ID_PATTERN, is_user_id, normalise_email
 from users_api.services import Services, caller
@@ -353,7 +353,7 @@ def patch_user(request: Request, services: Services) -> Response:
     user_id = _user_id_param(request)
     auth.require_owner(caller(request, services), user_id)
     changes = validate(UserPatch, request.json()).changes()
-    required = [f.name for f in User.writable_fields() if f.default is not None]
+    required = [f.name for f in User.declared(WRITABLE) if not optional(f)]
     removed = [name for name in required if name in changes and changes[name] is None]
     if removed:
         raise ValidationFailed(
