@@ -93,7 +93,13 @@ def sigv4(region: str | None, url: str) -> Signer:
         raise SmokeError("--auth iam needs AWS credentials (environment, profile or role)")
     host = urlsplit(url).hostname or ""
     found = re.fullmatch(r"[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", host)
-    region = region or (found.group(1) if found else None) or session.get_config_variable("region")
+    # botocore's "region" setting reads AWS_DEFAULT_REGION; AWS_REGION is the SDKs' newer name.
+    region = (
+        region
+        or (found.group(1) if found else None)
+        or os.environ.get("AWS_REGION")
+        or session.get_config_variable("region")
+    )
     if not region:
         raise SmokeError("--auth iam needs a region: --region, AWS_REGION or the SDK's config")
     frozen = credentials.get_frozen_credentials()

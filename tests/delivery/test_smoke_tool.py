@@ -109,3 +109,18 @@ def test_a_jwt_api_without_a_token_does_not_start_and_sends_nothing_but_the_docu
 
 def test_the_url_must_be_http() -> None:
     assert main(["--url", "ftp://example.com"], out=io.StringIO(), env={}) == 2
+
+
+def test_iam_signing_takes_the_region_from_aws_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tools.smoke import sigv4
+
+    for name in ("AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_REGION", "eu-west-2")
+
+    headers = sigv4(None, "http://127.0.0.1:3000")("GET", "http://127.0.0.1:3000/hello", None, {})
+
+    assert "/eu-west-2/execute-api/aws4_request" in headers["Authorization"]
