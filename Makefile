@@ -30,21 +30,37 @@ VARS ?=
 help: ## List the targets
 	@grep -hE '^[a-z][a-zA-Z_-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements-dev.txt requirements-lambda.txt
+# The installer: uv (pinned, into .venv) installs the pinned requirements in seconds where pip
+# spends about a minute of CPU; pip installs them when uv cannot be had or cannot install (an
+# index that only pip.conf names, say).
+UV_VERSION := 0.13.10
+UV := $(VENV)/bin/uv
+define install_requirements
+	@if [ -x $(UV) ] && $(UV) pip install -q --python $(1) --compile-bytecode -r $(2); then :; else \
+	  echo "==> installing $(2) with pip"; \
+	  $(1) -m pip install -q --disable-pip-version-check -r $(2); fi
+endef
+
+$(VENV)/.created:
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+ or run make PYTHON=/path/to/python3"; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ is required ($(PYTHON) is $$($(PYTHON) -V 2>&1))"; exit 1; }
-	@echo "==> creating $(VENV) and installing pinned dev requirements"
+	@echo "==> creating $(VENV)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@$(VENV)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION) || echo "==> no uv: pip installs the requirements"
+	@touch $@
+
+$(VENV)/.installed: requirements-dev.txt requirements-lambda.txt | $(VENV)/.created
+	@echo "==> installing the pinned dev requirements into $(VENV)"
+	$(call install_requirements,$(PY),requirements-dev.txt)
 	@touch $@
 
 venv: $(VENV)/.installed ## Create the virtualenv with the pinned dev requirements
 
 # checkov in its own virtualenv: its pinned dependencies (boto3 among them) conflict with ours.
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt | $(VENV)/.created
 	@echo "==> creating $(CHECKOV_VENV) and installing pinned checkov"
 	@$(PYTHON) -m venv $(CHECKOV_VENV)
-	@$(CHECKOV_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	$(call install_requirements,$(CHECKOV_VENV)/bin/python,requirements-checkov.txt)
 	@touch $@
 
 checkov: $(CHECKOV_VENV)/.installed ## Scan the Terraform with checkov (0 failed checks; skips are inline)
