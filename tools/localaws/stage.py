@@ -400,6 +400,12 @@ class Stack:
             # (From the unpacked mirror, init symlinks it: 0.7 s, nothing to cache.)
             PLUGIN_CACHE_DIR.mkdir(parents=True, exist_ok=True)
             env["TF_PLUGIN_CACHE_DIR"] = str(PLUGIN_CACHE_DIR)
+        # terraform and the AWS provider (which inherits it) are Go programs that build the
+        # provider's schema, hundreds of MB, at every start. Collecting garbage at 4x the live
+        # heap instead of 2x costs about 150 MB more and 15-30 % less CPU (the default stack on
+        # the emulator, CPU seconds: apply 12.8 -> 9.7, plan 10.4 -> 7.6, destroy 15.1 -> 10.3).
+        # A caller's own GOGC wins.
+        env.setdefault("GOGC", "400")
         env.update(
             {
                 "TF_CLI_CONFIG_FILE": str(self.workdir / "terraform.rc"),
