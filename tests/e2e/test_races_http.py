@@ -1,8 +1,11 @@
-"""Races through the HTTP front, with no lock anywhere: concurrent clients -> the local API Gateway
--> several function workers (processes) -> moto_server, whose request threads run concurrently.
+"""Races through the HTTP front, with no lock in our code or the test: concurrent clients -> the
+local API Gateway -> several function workers (processes) -> moto_server, whose request threads
+run concurrently. The emulator applies each DynamoDB write atomically, as DynamoDB does (its
+`dynamodb_atomic_writes` shim; without it moto let two creates of one email both succeed, about
+one run in ten), so what decides each race is our conditions.
 
-Unlike tests/unit/test_races.py (in-process, moto's writes serialised by `atomic_dynamodb`),
-nothing here orders the requests: each thread waits at a barrier and then sends.
+As in tests/unit/test_races.py, nothing orders the requests: each thread waits at a barrier and
+then sends.
 """
 
 from __future__ import annotations

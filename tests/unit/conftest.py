@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from moto import mock_aws
 from tests.contract import contract_for
 from tests.tables import LIST_INDEX, TABLES, create_tables, hash_key
 from tools.events import http_api_event
+from tools.localaws.emulator_shims import dynamodb_atomic_writes
 from tools.roundtrips import counting_calls
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -189,27 +189,15 @@ def stored_emails(client: Any) -> dict[str, str]:
 
 @pytest.fixture
 def atomic_dynamodb(dynamodb: Any) -> Iterator[None]:
-    """Make moto apply each write request atomically, as DynamoDB does.
+    """Make moto apply each write request atomically, as DynamoDB does (the emulator's own shim,
+    tools/localaws/emulator_shims.py `dynamodb_atomic_writes`, installed in this process).
 
-    moto's transactions snapshot the tables and restore them on a failed condition without a
-    lock, so two concurrent requests could interleave in ways DynamoDB never allows. The race
-    tests are about *our* conditions, so they run with moto's writes serialised.
+    moto's transactions check their conditions and write without a lock, so two concurrent
+    requests could interleave in ways DynamoDB never allows. The race tests are about *our*
+    conditions, so they run with moto's writes serialised.
     """
-    from moto.dynamodb.models import DynamoDBBackend
-
-    lock = threading.RLock()
-    originals = {}
-    for name in ("put_item", "update_item", "delete_item", "transact_write_items", "get_item"):
-        original = getattr(DynamoDBBackend, name)
-        originals[name] = original
-
-        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, locked)
+    undo = dynamodb_atomic_writes()
     try:
         yield
     finally:
-        for name, original in originals.items():
-            setattr(DynamoDBBackend, name, original)
+        undo()

@@ -25,6 +25,12 @@ checked in the plan instead):
   empty (and empty structures AWS omits). The shim stores Lambda traffic-routing configurations
   (Create/Get/DeleteDeploymentConfig, refusing to delete one a group uses), deletes applications
   and groups, and returns a group's alarms as created. No deployment shifts traffic here.
+- `dynamodb_atomic_writes`: DynamoDB applies each write request, and each transaction, as one
+  atomic step. moto checks a transaction's conditions, then writes (restoring a snapshot when one
+  fails), with no lock, while moto_server answers requests on concurrent threads: two
+  transactions that each put the same email record `attribute_not_exists` could both succeed.
+  The shim runs each write request (and GetItem, which must not see half of a transaction)
+  under one lock. tests/unit's `atomic_dynamodb` fixture installs the same shim in-process.
 
 IAM is enforced: tools/localaws/emulator_iam.py holds those shims (the local principals, trust
 policies,
@@ -36,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -269,7 +276,41 @@ def codedeploy_lambda_deployments() -> None:
     CodeDeployResponse.delete_application = delete_application  # type: ignore[attr-defined]
 
 
-SHIMS: dict[str, Callable[[], None]] = {
+# The requests DynamoDB applies atomically that moto applies in steps (see dynamodb_atomic_writes).
+DYNAMODB_ATOMIC_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "get_item",
+)
+
+
+def dynamodb_atomic_writes() -> Callable[[], None]:
+    """Serialise moto's DynamoDB writes as DynamoDB does; returns the function that undoes it."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    originals = {name: getattr(DynamoDBBackend, name) for name in DYNAMODB_ATOMIC_OPERATIONS}
+
+    def atomic(original: Callable[..., Any]) -> Callable[..., Any]:
+        def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(self, *args, **kwargs)
+
+        return locked
+
+    for name, original in originals.items():
+        setattr(DynamoDBBackend, name, atomic(original))
+
+    def undo() -> None:
+        for name, original in originals.items():
+            setattr(DynamoDBBackend, name, original)
+
+    return undo
+
+
+SHIMS: dict[str, Callable[[], object]] = {
     shim.__name__: shim
     for shim in (
         lambda_function_settings,
@@ -277,6 +318,7 @@ SHIMS: dict[str, Callable[[], None]] = {
         appautoscaling_tags,
         apigatewayv2_domain_status,
         codedeploy_lambda_deployments,
+        dynamodb_atomic_writes,
         *emulator_iam.SHIMS,
     )
 }
