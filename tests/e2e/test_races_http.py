@@ -1,8 +1,8 @@
 """Races through the HTTP front, with no lock in our code or the test: concurrent clients -> the
 local API Gateway -> several function workers (processes) -> moto_server, whose request threads
 run concurrently. The emulator applies each DynamoDB write atomically, as DynamoDB does (its
-`dynamodb_atomic_writes` shim; without it moto let two creates of one email both succeed, about
-one run in ten), so what decides each race is our conditions.
+`dynamodb_atomic_writes` shim; without it moto once let two creates of one email both succeed in
+a make test run), so what decides each race is our conditions.
 
 As in tests/unit/test_races.py, nothing orders the requests: each thread waits at a barrier and
 then sends.
