@@ -157,21 +157,28 @@ def _remove_stacks_of_dead_sessions() -> None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
-    """One moto_server on a free port for the whole session; every stack shares it."""
+@contextlib.contextmanager
+def running_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A moto_server on a free port until the block ends; its log is kept only if a test failed."""
     server = Emulator(port=free_port())
     try:
         server.start()
     except EmulatorError as error:
         pytest.fail(str(error), pytrace=False)
-    _remove_stacks_of_dead_sessions()
     try:
         yield server
     finally:
         server.stop()
         if request.session.testsfailed == 0:
             server.log_path.unlink(missing_ok=True)  # kept only to debug a failure
+
+
+@pytest.fixture(scope="session")
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """One moto_server on a free port for the whole session; every stack shares it."""
+    with running_emulator(request) as server:
+        _remove_stacks_of_dead_sessions()
+        yield server
 
 
 @contextlib.contextmanager
@@ -243,3 +250,51 @@ def iam_stack(emulator: Emulator) -> Iterator[EmulatorStack]:
     variables = {**IAM_STACK_VARIABLES, **auth_variables("iam", None)}
     with deployed_stack(emulator, "iam", variables) as deployed:
         yield deployed
+
+
+# bootstrap/ as the tests apply it (tests/delivery/test_bootstrap.py reads it back; the pipeline's
+# roles deploy with it in tests/infra/test_pipeline_roles.py).
+BOOTSTRAP_VARIABLES: dict[str, Any] = {
+    "github_repository": "octo-org/users-api",
+    "environments": ["dev", "prod"],
+    "state_bucket_name": "users-api-tfstate-pytest",
+    "preview_stacks_enabled": True,
+}
+
+
+@dataclass
+class PipelineAccount:
+    emulator: Emulator
+    bootstrap: Stack
+    outputs: dict[str, Any]
+
+
+@stack_fixture
+def pipeline_account(request: pytest.FixtureRequest) -> Iterator[PipelineAccount]:
+    """An account of the pipeline's own: an emulator of its own with bootstrap/ applied once per
+    session (state bucket, GitHub's OIDC provider, the deploy, plan and preview roles), so the
+    stacks its roles deploy keep their real names (users-api-dev, users-api-prod) beside the
+    session's other stacks. Destroyed at the end unless a test did (marked destroys_stack)."""
+    with running_emulator(request) as server:
+        stack = Stack(
+            server.endpoint,
+            name=f"pytest-{os.getpid()}-bootstrap",
+            root=Path(__file__).resolve().parent.parent / "bootstrap",
+            package=False,
+        )
+        try:
+            outputs = stack.apply(BOOTSTRAP_VARIABLES)
+        except StackError as error:
+            stack.remove()
+            pytest.fail(str(error), pytrace=False)
+        try:
+            yield PipelineAccount(server, stack, outputs)
+        finally:
+            try:
+                if stack.resources():
+                    stack.destroy(refresh=False)
+            except StackError as error:
+                print(f"warning: destroying bootstrap failed: {error}", file=sys.stderr)
+            finally:
+                TIMINGS.update({f"bootstrap {step}": t for step, t in stack.timings.items()})
+                stack.remove()

@@ -1,6 +1,7 @@
-"""bootstrap/ applied to the session's emulator, read back through the AWS APIs, then destroyed;
-and the main stack initialised against the state bucket it made, with the committed partial
-backend configuration and S3-native locking."""
+"""bootstrap/ applied to an account of its own (tests/conftest.py `pipeline_account`, which the
+pipeline roles' tests deploy with too), read back through the AWS APIs, then destroyed; and the
+main stack initialised against the state bucket it made, with the committed partial backend
+configuration and S3-native locking."""
 
 from __future__ import annotations
 
@@ -17,18 +18,13 @@ from urllib.parse import unquote
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import BOOTSTRAP_VARIABLES, PipelineAccount
 from tools.localaws.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Emulator
-from tools.localaws.stage import REPO, Stack, StackError
+from tools.localaws.stage import REPO, Stack
 
 BOOTSTRAP = REPO / "bootstrap"
-REPOSITORY = "octo-org/users-api"
-BUCKET = "users-api-tfstate-pytest"
-VARIABLES: dict[str, Any] = {
-    "github_repository": REPOSITORY,
-    "environments": ["dev", "prod"],
-    "state_bucket_name": BUCKET,
-    "preview_stacks_enabled": True,
-}
+REPOSITORY = BOOTSTRAP_VARIABLES["github_repository"]
+BUCKET = BOOTSTRAP_VARIABLES["state_bucket_name"]
 OIDC_HOST = "token.actions.githubusercontent.com"
 
 requires_terraform = pytest.mark.skipif(
@@ -80,23 +76,15 @@ def test_the_root_module_has_no_backend_block() -> None:
 # --- applied to the emulator --------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def bootstrap(emulator: Emulator) -> Iterator[tuple[Stack, dict[str, Any]]]:
-    stack = Stack(
-        emulator.endpoint, name=f"pytest-{os.getpid()}-bootstrap", root=BOOTSTRAP, package=False
-    )
-    try:
-        outputs = stack.apply(VARIABLES)
-    except StackError as error:
-        stack.remove()
-        pytest.fail(str(error), pytrace=False)
-    try:
-        yield stack, outputs
-    finally:
-        try:
-            stack.destroy(refresh=False)  # a no-op once test_destroy removed everything
-        finally:
-            stack.remove()
+@pytest.fixture
+def emulator(pipeline_account: PipelineAccount) -> Emulator:
+    """This module's emulator is the pipeline's account, not the session's shared one."""
+    return pipeline_account.emulator
+
+
+@pytest.fixture
+def bootstrap(pipeline_account: PipelineAccount) -> tuple[Stack, dict[str, Any]]:
+    return pipeline_account.bootstrap, pipeline_account.outputs
 
 
 def _policy(document: str | dict[str, Any]) -> dict[str, Any]:
@@ -449,7 +437,9 @@ def _plan_with_the_backend(stack: Stack, s3: Any, lock_key: str) -> None:
         stack.remove()
 
 
+# After the pipeline roles' tests (tests/infra/test_pipeline_roles.py), which deploy with it.
 @pytest.mark.slow
+@pytest.mark.destroys_stack
 def test_destroy_removes_everything_bootstrap_made(
     bootstrap: tuple[Stack, dict[str, Any]], emulator: Emulator
 ) -> None:

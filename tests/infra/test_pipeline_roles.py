@@ -1,8 +1,10 @@
 """The pipeline's roles (bootstrap/iam.tf) run the stack's lifecycle with IAM enforced.
 
-bootstrap/ is applied once (as the emulator's administrator); then the default (dev) and the prod
-(environments/prod.tfvars as written) configurations are applied, re-planned and destroyed with
-the credentials of that environment's DEPLOY role, and planned with the PLAN role's. The emulator
+bootstrap/ is applied once, as the administrator of an account of its own (tests/conftest.py
+`pipeline_account`, which tests/delivery/test_bootstrap.py reads back); then the default (dev) and
+the prod (environments/prod.tfvars as written) configurations, under their real names, are
+applied, re-planned and destroyed with the credentials of that environment's DEPLOY role, and
+planned with the PLAN role's. The emulator
 judges every request by the role's policy (resource-level for DynamoDB, IAM roles, STS, S3 and
 SQS, action-level elsewhere: tools/localaws/emulator_iam.py), so a missing grant fails the apply,
 plan or
@@ -31,23 +33,14 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
+from tests.conftest import PipelineAccount
 from tools.localaws.emulator import ACCOUNT_ID, Emulator
 from tools.localaws.emulator_iam import LAMBDA_SERVICE_KEY
 from tools.localaws.stage import REPO, Stack, StackError
 
 pytestmark = pytest.mark.slow
 
-NAME = "users-pipe"  # its own name: the session's other stacks share the emulator
-BOOTSTRAP_VARIABLES: dict[str, Any] = {
-    "name": NAME,
-    "github_repository": "octo-org/users-api",
-    "environments": ["dev", "prod"],
-    "state_bucket_name": f"{NAME}-tfstate-pytest",
-    # tests/delivery's bootstrap creates GitHub's provider; an account holds it once.
-    "github_oidc_provider_arn": (
-        f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/token.actions.githubusercontent.com"
-    ),
-}
+NAME = "users-api"  # the stacks' real name: the account is the pipeline's own
 CONFIGURATIONS = {"dev": [], "prod": [REPO / "environments" / "prod.tfvars"]}
 ADMINISTRATOR_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/test"
 
@@ -96,26 +89,15 @@ SUPPRESSED: dict[tuple[str, str, str], str] = {
 }
 
 
-@pytest.fixture(scope="module")
-def bootstrap(emulator: Emulator) -> Iterator[dict[str, Any]]:
-    stack = Stack(
-        emulator.endpoint,
-        name=f"pytest-{os.getpid()}-pipeline-bootstrap",
-        root=REPO / "bootstrap",
-        package=False,
-    )
-    try:
-        outputs = stack.apply(BOOTSTRAP_VARIABLES)
-    except StackError as error:
-        stack.remove()
-        pytest.fail(str(error), pytrace=False)
-    try:
-        yield {"outputs": outputs, "stack": stack}
-    finally:
-        try:
-            stack.destroy(refresh=False)
-        finally:
-            stack.remove()
+@pytest.fixture
+def emulator(pipeline_account: PipelineAccount) -> Emulator:
+    """This module's emulator is the pipeline's account, not the session's shared one."""
+    return pipeline_account.emulator
+
+
+@pytest.fixture
+def bootstrap(pipeline_account: PipelineAccount) -> dict[str, Any]:
+    return {"outputs": pipeline_account.outputs, "stack": pipeline_account.bootstrap}
 
 
 def assume(emulator: Emulator, role_arn: str) -> dict[str, str]:
@@ -150,9 +132,9 @@ def assume(emulator: Emulator, role_arn: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(emulator: Emulator, bootstrap: dict[str, Any]) -> Iterator[dict[str, Stack]]:
+def pipeline(pipeline_account: PipelineAccount) -> Iterator[dict[str, Stack]]:
     """Both configurations applied with their deploy role's credentials."""
-    outputs = bootstrap["outputs"]
+    emulator, outputs = pipeline_account.emulator, pipeline_account.outputs
     stacks: dict[str, Stack] = {}
     try:
         for environment, var_files in CONFIGURATIONS.items():
