@@ -37,7 +37,7 @@ from tools.localaws.bearer_token import process_alive
 from tools.localaws.emulator import Emulator, EmulatorError, free_port
 from tools.localaws.local import auth_variables
 from tools.localaws.oidc import LocalIssuer
-from tools.localaws.stage import STACKS_DIR, Stack, StackError
+from tools.localaws.stage import REPO, STACKS_DIR, Stack, StackError
 
 # Processes the tests start (`python -m tools.localaws.local`) import the function's router as make
 # local's
@@ -183,14 +183,23 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
 
 @contextlib.contextmanager
 def deployed_stack(
-    emulator: Emulator, config: str, variables: dict[str, Any], var_files: Sequence[Path] = ()
+    emulator: Emulator,
+    config: str,
+    variables: dict[str, Any],
+    var_files: Sequence[Path] = (),
+    *,
+    root: Path = REPO,
+    package: bool = True,
 ) -> Iterator[EmulatorStack]:
     """The project's Terraform applied to the shared emulator as stack `config`, destroyed after.
 
     `var_files` (e.g. environments/prod.tfvars) are applied as written, `variables` override them.
     Stacks share one emulator, so each configuration needs its own `name`/`environment` pair.
+    `root` and `package` are Stack's (e.g. `root=REPO / "bootstrap", package=False`).
     """
-    stack = Stack(emulator.endpoint, name=f"pytest-{os.getpid()}-{config}")
+    stack = Stack(
+        emulator.endpoint, name=f"pytest-{os.getpid()}-{config}", root=root, package=package
+    )
     try:
         stack.stage()
         outputs = stack.apply(variables, var_files)
@@ -262,39 +271,16 @@ BOOTSTRAP_VARIABLES: dict[str, Any] = {
 }
 
 
-@dataclass
-class PipelineAccount:
-    emulator: Emulator
-    bootstrap: Stack
-    outputs: dict[str, Any]
-
-
 @stack_fixture
-def pipeline_account(request: pytest.FixtureRequest) -> Iterator[PipelineAccount]:
+def pipeline_account(request: pytest.FixtureRequest) -> Iterator[EmulatorStack]:
     """An account of the pipeline's own: an emulator of its own with bootstrap/ applied once per
     session (state bucket, GitHub's OIDC provider, the deploy, plan and preview roles), so the
     stacks its roles deploy keep their real names (users-api-dev, users-api-prod) beside the
     session's other stacks. Destroyed at the end unless a test did (marked destroys_stack)."""
-    with running_emulator(request) as server:
-        stack = Stack(
-            server.endpoint,
-            name=f"pytest-{os.getpid()}-bootstrap",
-            root=Path(__file__).resolve().parent.parent / "bootstrap",
-            package=False,
-        )
-        try:
-            outputs = stack.apply(BOOTSTRAP_VARIABLES)
-        except StackError as error:
-            stack.remove()
-            pytest.fail(str(error), pytrace=False)
-        try:
-            yield PipelineAccount(server, stack, outputs)
-        finally:
-            try:
-                if stack.resources():
-                    stack.destroy(refresh=False)
-            except StackError as error:
-                print(f"warning: destroying bootstrap failed: {error}", file=sys.stderr)
-            finally:
-                TIMINGS.update({f"bootstrap {step}": t for step, t in stack.timings.items()})
-                stack.remove()
+    with (
+        running_emulator(request) as server,
+        deployed_stack(
+            server, "bootstrap", BOOTSTRAP_VARIABLES, root=REPO / "bootstrap", package=False
+        ) as deployed,
+    ):
+        yield deployed

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import BOOTSTRAP_VARIABLES, PipelineAccount
+from tests.conftest import BOOTSTRAP_VARIABLES, EmulatorStack
 from tools.localaws.emulator import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, Emulator
 from tools.localaws.stage import REPO, Stack
 
@@ -77,14 +77,14 @@ def test_the_root_module_has_no_backend_block() -> None:
 
 
 @pytest.fixture
-def emulator(pipeline_account: PipelineAccount) -> Emulator:
+def emulator(pipeline_account: EmulatorStack) -> Emulator:
     """This module's emulator is the pipeline's account, not the session's shared one."""
     return pipeline_account.emulator
 
 
 @pytest.fixture
-def bootstrap(pipeline_account: PipelineAccount) -> tuple[Stack, dict[str, Any]]:
-    return pipeline_account.bootstrap, pipeline_account.outputs
+def bootstrap(pipeline_account: EmulatorStack) -> tuple[Stack, dict[str, Any]]:
+    return pipeline_account.stack, pipeline_account.outputs
 
 
 def _policy(document: str | dict[str, Any]) -> dict[str, Any]:
@@ -441,10 +441,10 @@ def _plan_with_the_backend(stack: Stack, s3: Any, lock_key: str) -> None:
 @pytest.mark.slow
 @pytest.mark.destroys_stack
 def test_destroy_removes_everything_bootstrap_made(
-    bootstrap: tuple[Stack, dict[str, Any]], emulator: Emulator
+    pipeline_account: EmulatorStack, emulator: Emulator
 ) -> None:
-    stack, outputs = bootstrap
-    stack.destroy()
+    stack, outputs = pipeline_account.stack, pipeline_account.outputs
+    pipeline_account.destroy()  # so the fixture's teardown does not destroy again
     iam = emulator.client("iam")
     assert BUCKET not in [b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]]
     roles = [r["RoleName"] for r in iam.list_roles()["Roles"]]

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 from parliament import analyze_policy_string
 
-from tests.conftest import PipelineAccount
+from tests.conftest import EmulatorStack
 from tools.localaws.emulator import ACCOUNT_ID, Emulator
 from tools.localaws.emulator_iam import LAMBDA_SERVICE_KEY
 from tools.localaws.stage import REPO, Stack, StackError
@@ -90,14 +90,14 @@ SUPPRESSED: dict[tuple[str, str, str], str] = {
 
 
 @pytest.fixture
-def emulator(pipeline_account: PipelineAccount) -> Emulator:
+def emulator(pipeline_account: EmulatorStack) -> Emulator:
     """This module's emulator is the pipeline's account, not the session's shared one."""
     return pipeline_account.emulator
 
 
 @pytest.fixture
-def bootstrap(pipeline_account: PipelineAccount) -> dict[str, Any]:
-    return {"outputs": pipeline_account.outputs, "stack": pipeline_account.bootstrap}
+def bootstrap(pipeline_account: EmulatorStack) -> dict[str, Any]:
+    return {"outputs": pipeline_account.outputs, "stack": pipeline_account.stack}
 
 
 def assume(emulator: Emulator, role_arn: str) -> dict[str, str]:
@@ -132,7 +132,7 @@ def assume(emulator: Emulator, role_arn: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def pipeline(pipeline_account: PipelineAccount) -> Iterator[dict[str, Stack]]:
+def pipeline(pipeline_account: EmulatorStack) -> Iterator[dict[str, Stack]]:
     """Both configurations applied with their deploy role's credentials."""
     emulator, outputs = pipeline_account.emulator, pipeline_account.outputs
     stacks: dict[str, Stack] = {}
